@@ -1,0 +1,136 @@
+"""The application: builds every part from the configuration and runs them for the server's lifetime."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+from typing import Any, Callable, Sequence, TypeVar
+
+import aiohttp
+from sqlite_utils import Database
+
+from bot import inbox
+from bot.clock import Clock, SystemClock
+from bot.config import Config
+from bot.crypto import CallbackCrypto
+from bot.dispatch import Dispatcher, Handler
+from bot.inbox import Message
+from bot.outbound import Outgoing
+from bot.outbox import Outbox
+from bot.storage import Store
+from bot.wecom import WeComClient
+from bot.workdays import WorkCalendar
+from bot import DATA_DIR
+
+log = logging.getLogger("xiaowei")
+T = TypeVar("T")
+
+
+class Bot:
+    def __init__(self, config: Config, *, clock: Clock | None = None, handlers: Sequence[Handler] | None = None):
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.store = Store(config.storage_path)
+        self.calendar = WorkCalendar((DATA_DIR / "holidays", *config.rules.holiday_dirs), clock=self.clock,
+                                     on_fallback=self._calendar_fallback)
+        self.app_crypto = CallbackCrypto(config.wecom.token, config.wecom.encoding_aes_key, config.wecom.corp_id) \
+            if config.wecom.encoding_aes_key else None
+        self.aibot_crypto = CallbackCrypto(config.aibot.token, config.aibot.encoding_aes_key, "") \
+            if config.aibot.encoding_aes_key else None
+        if handlers is None:
+            from handlers import default_handlers
+            handlers = default_handlers()
+        self.dispatcher = Dispatcher(self, handlers)
+        self.session: aiohttp.ClientSession | None = None
+        self.client: WeComClient | None = None
+        self.outbox: Outbox | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._classifier = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------------------
+    async def start(self, *, background: bool = True) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.session = aiohttp.ClientSession()
+        self.client = WeComClient(self.session, self.config.wecom, self.clock)
+        self.outbox = Outbox(self.store, self.client, self.clock, on_dead=self._outbox_dead)
+        recovered = await self.dispatcher.recover()
+        if recovered:
+            log.info("recovered %s stored messages that were not handled before the last stop", recovered)
+        if background:
+            self._tasks = [asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
+                           asyncio.create_task(self.outbox.run(), name="outbox")]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        if self.session:
+            await self.session.close()
+        self.store.close()
+
+    # --- what handlers and jobs use ---------------------------------------------------------------------
+    @property
+    def classifier(self):
+        if self._classifier is None:
+            from bot.classifier import load
+            self._classifier = load()
+        return self._classifier
+
+    async def commit(self, fn: Callable[[Database, Outgoing], T], key: str | None = None) -> T:
+        """Run fn(db, out) in one write transaction; whatever it sends is committed with it."""
+        now = self.clock.now()
+        key = key or f"tx:{now.isoformat()}:{id(fn)}"
+        result = await self.store.write(lambda db: fn(db, Outgoing(db, self.config, now, key)))
+        if self.outbox:
+            self.outbox.wake()
+        return result
+
+    async def receive(self, msg: Message) -> tuple[int, bool]:
+        """Store an inbound message (committed before the caller answers WeCom) and hand it over."""
+        def tx(db: Database, out: Outgoing) -> tuple[int, bool]:
+            message_id, new = inbox.record(db, msg)
+            if new and msg.in_group and msg.village is None:
+                out.alert_admins(f"unknown-chat:{msg.chat_id}:{msg.received_at.date()}",
+                                 f"收到未登记群（chatid {msg.chat_id}）的消息，已保存但未处理；"
+                                 "请在配置中把这个群登记到对应的村。")
+            return message_id, new
+        message_id, new = await self.commit(tx, key=f"in:{msg.channel}:{msg.msgid}")
+        if new and not (msg.in_group and msg.village is None):
+            self.dispatcher.submit(message_id)
+        return message_id, new
+
+    async def load_message(self, message_id: int) -> Message | None:
+        row = await self.store.read(inbox.load_row, message_id)
+        if row is None:
+            return None
+        return Message(
+            id=row["id"], channel=row["channel"], msgid=row["msgid"], chattype=row["chattype"],
+            sender=row["sender"], sender_name=row["sender_name"] or "", text=row["text"],
+            received_at=datetime.fromisoformat(row["received_at"]), chat_id=row["chat_id"],
+            village=self.config.village_by_name(row["village"]) if row["village"] else None,
+            mentions_bot=bool(row["mentions_bot"]), response_url=row["response_url"])
+
+    async def settle(self) -> None:
+        """Handle everything received and send everything due (tests and the demo; no sleeping)."""
+        await self.dispatcher.idle()
+        if self.outbox:
+            await self.outbox.drain()
+
+    def _calendar_fallback(self, year: int) -> None:
+        text = (f"{year} 年的法定节假日安排尚未录入，期限暂按周末计算。"
+                f"请在 data/holidays/{year}.toml 中录入国务院公布的放假和调休安排。")
+        day = self.clock.now().date()
+        if self._loop is None:
+            return  # CLI use: the calendar's own warning in the log is the alert
+        # May be called from the writer thread (a deadline computed inside a transaction): hop to the loop.
+        self._loop.call_soon_threadsafe(lambda: self._loop.create_task(
+            self.commit(lambda db, out: out.alert_admins(f"calendar:{year}:{day}", text))))
+
+    async def _outbox_dead(self, row: dict) -> None:
+        await self.commit(lambda db, out: out.alert_admins(
+            f"outbox-dead:{row['id']}", f"一条发往 {row['kind']} 的消息多次发送失败，已停止重试：{row['last_error']}"))

@@ -1,0 +1,57 @@
+"""Inbound messages as the handlers see them, and their rows: stored once per (channel, msgid)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from bot.config import Village
+
+
+@dataclass(frozen=True)
+class Message:
+    channel: str            # aibot | app | bridge
+    msgid: str
+    chattype: str           # group | single
+    sender: str             # WeCom userid (or the bridge's sender id); never shown in public
+    text: str
+    received_at: datetime
+    chat_id: str | None = None
+    village: Village | None = None
+    sender_name: str = ""
+    mentions_bot: bool = True
+    response_url: str | None = None
+    id: int = 0
+
+    @property
+    def in_group(self) -> bool:
+        return self.chattype == "group"
+
+
+def record(db: Database, msg: Message) -> tuple[int, bool]:
+    """Store a message; returns (row id, True) the first time and (row id, False) for a redelivery."""
+    status = "unrouted" if msg.in_group and msg.village is None else "new"
+    cursor = db.execute(
+        "INSERT OR IGNORE INTO messages (channel, msgid, chat_id, chattype, village, sender, sender_name, text, "
+        "mentions_bot, response_url, received_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [msg.channel, msg.msgid, msg.chat_id, msg.chattype, msg.village.name if msg.village else None, msg.sender,
+         msg.sender_name, msg.text, int(msg.mentions_bot), msg.response_url, msg.received_at.isoformat(), status])
+    if cursor.rowcount:
+        return cursor.lastrowid, True
+    row = db.execute("SELECT id FROM messages WHERE channel = ? AND msgid = ?", [msg.channel, msg.msgid]).fetchone()
+    return row[0], False
+
+
+def load_row(db: Database, message_id: int) -> dict | None:
+    rows = list(db.query("SELECT * FROM messages WHERE id = ?", [message_id]))
+    return rows[0] if rows else None
+
+
+def pending_ids(db: Database) -> list[int]:
+    return [r[0] for r in db.execute("SELECT id FROM messages WHERE status = 'new' ORDER BY id").fetchall()]
+
+
+def mark(db: Database, message_id: int, status: str, handler: str | None, at: datetime, error: str | None = None):
+    db.execute("UPDATE messages SET status = ?, handler = ?, handled_at = ?, error = ? WHERE id = ? "
+               "AND status = 'new'", [status, handler, at.isoformat(), error, message_id])
