@@ -18,6 +18,7 @@ from bot.dispatch import Dispatcher, Handler
 from bot.inbox import Message
 from bot.outbound import Outgoing
 from bot.outbox import Outbox
+from bot.roles import Roles
 from bot.storage import Store
 from bot.wecom import WeComClient
 from bot.workdays import WorkCalendar
@@ -42,6 +43,7 @@ class Bot:
             from handlers import default_handlers
             handlers = default_handlers()
         self.dispatcher = Dispatcher(self, handlers)
+        self.roles = Roles(config)
         self.session: aiohttp.ClientSession | None = None
         self.client: WeComClient | None = None
         self.outbox: Outbox | None = None

@@ -71,6 +71,7 @@ class Outbox:
         self.store, self.client, self.clock = store, client, clock
         self.on_dead = on_dead
         self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()   # one drain at a time, or two could send the same head row
 
     def wake(self) -> None:
         self._wake.set()
@@ -87,9 +88,10 @@ class Outbox:
 
     async def drain(self) -> float | None:
         """Send what is due now in every lane; return seconds until the next row is due (None: nothing left)."""
-        lanes = await self.store.read(_pending_lanes)
-        await asyncio.gather(*(self._drain_lane(lane) for lane in lanes))
-        return await self.store.read(_next_due, self.clock.now())
+        async with self._lock:
+            lanes = await self.store.read(_pending_lanes)
+            await asyncio.gather(*(self._drain_lane(lane) for lane in lanes))
+            return await self.store.read(_next_due, self.clock.now())
 
     async def _drain_lane(self, lane: str) -> None:
         while True:

@@ -1,0 +1,132 @@
+"""The `xiaowei` command: a thin shell over the library; each command is a few lines that call it.
+Imports are made inside each command so that `xiaowei classify` starts fast."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from typing import Callable
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+
+def command(name: str):
+    def register(fn: Callable[[argparse.Namespace], int]):
+        COMMANDS[name] = fn
+        return fn
+    return register
+
+
+def _config(args: argparse.Namespace):
+    from bot.config import load_config
+    return load_config(args.config)
+
+
+@command("serve")
+def serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+    from bot.app import Bot
+    from bot.server import make_app
+    config = _config(args)
+    web.run_app(make_app(Bot(config)), host=config.server.host, port=config.server.port, print=None)
+    return 0
+
+
+@command("check-config")
+def check_config(args: argparse.Namespace) -> int:
+    from bot.config import ConfigError, load_config
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"配置有误：{exc}", file=sys.stderr)
+        return 2
+    villages = list(config.villages())
+    print(f"配置正确：{args.config}")
+    print(f"  {len(config.towns)} 个镇，{len(villages)} 个村（社区）：" + "、".join(v.name for v in villages))
+    for name, value in (("自建应用回调", config.wecom.encoding_aes_key), ("智能机器人回调", config.aibot.encoding_aes_key),
+                        ("桥接 /bridge", config.bridge.secret)):
+        print(f"  {name}：{'已配置' if value else '未配置'}")
+    return 0
+
+
+@command("demo")
+def demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+    return asyncio.run(run_demo(sys.stdout, keep=args.keep))
+
+
+@command("classify")
+def classify(args: argparse.Namespace) -> int:
+    from bot.classify_cmd import classify_main
+    return classify_main(args.texts, sys.stdin, sys.stdout, sys.stderr)
+
+
+@command("train")
+def train(args: argparse.Namespace) -> int:
+    from bot.classify_cmd import train_main
+    return train_main(sys.stdout)
+
+
+@command("calendar")
+def calendar(args: argparse.Namespace) -> int:
+    from bot.workdays import calendar_main
+    return calendar_main(args.year, sys.stdout, _calendar(args))
+
+
+@command("deadline")
+def deadline(args: argparse.Namespace) -> int:
+    from bot.workdays import deadline_main
+    close = _config(args).rules.close_time if args.config else None
+    extra = {"close": close} if close else {}
+    return deadline_main(args.kind, args.received_at, sys.stdout, sys.stderr, _calendar(args), **extra)
+
+
+def _calendar(args: argparse.Namespace):
+    from bot import DATA_DIR
+    from bot.workdays import WorkCalendar
+    dirs = (DATA_DIR / "holidays", *(_config(args).rules.holiday_dirs if args.config else ()))
+    return WorkCalendar(dirs)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="xiaowei", description="小微：村级微信群诉求登记、限时办理与监督机器人")
+    parser.add_argument("-v", "--verbose", action="store_true", help="更详细的日志")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    default_config = os.environ.get("XIAOWEI_CONFIG", "config.toml")
+
+    def add(name: str, help: str, config: bool | None = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        if config:
+            p.add_argument("--config", default=default_config, help="配置文件路径（默认 config.toml 或 $XIAOWEI_CONFIG）")
+        elif config is None:
+            p.add_argument("--config", default=None, help="配置文件路径（可选：读取其中的节假日目录和截止时刻）")
+        return p
+
+    add("serve", "启动服务：接收企业微信回调、发送消息、运行定时任务")
+    add("check-config", "检查配置文件，指出哪一项有问题")
+    p = add("demo", "演示：用临时数据库和本地模拟的企业微信，跑一个上午的群消息并打印群聊记录", config=False)
+    p.add_argument("--keep", metavar="DIR", help="把演示数据库保存在这个目录（默认用完即删）")
+    p = add("classify", "判断消息类型；不带参数时从标准输入逐行读取 JSON", config=False)
+    p.add_argument("texts", nargs="*", help="要判断的文字")
+    add("train", "用 data/ 下的训练语料和干部纠正重新生成模型 data/model.json", config=False)
+    p = add("calendar", "查看某年的节假日和调休安排及其来源", config=None)
+    p.add_argument("year", type=int)
+    p = add("deadline", "计算办理期限：KIND 为 consult/help/suggestion/disclosure/escalation", config=None)
+    p.add_argument("kind")
+    p.add_argument("received_at", help="收到时间，ISO 8601，如 2026-09-30T10:00+08:00")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.config import ConfigError
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as exc:
+        print(f"配置有误：{exc}", file=sys.stderr)
+        return 2
