@@ -49,6 +49,7 @@ class Bot:
         self.outbox: Outbox | None = None
         self._tasks: list[asyncio.Task] = []
         self._classifier = None
+        self._verdicts: dict[int, Any] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # --- lifecycle -------------------------------------------------------------------------------------
@@ -82,6 +83,28 @@ class Bot:
             from bot.classifier import load
             self._classifier = load()
         return self._classifier
+
+    def verdict(self, msg: Message):
+        """The classifier's reading of a message, computed once however many handlers ask."""
+        if msg.id not in self._verdicts:
+            if len(self._verdicts) > 1000:
+                self._verdicts.clear()
+            self._verdicts[msg.id] = self.classifier.classify(msg.text)
+        return self._verdicts[msg.id]
+
+    @staticmethod
+    def clean(msg: Message) -> str:
+        from bot.textnorm import normalize
+        return normalize(msg.text).strip()
+
+    @staticmethod
+    def own_words(msg: Message) -> str:
+        """What the sender wrote, as they wrote it, without the @-mentions: what a case keeps and shows."""
+        from bot.textnorm import strip_mentions
+        return " ".join(strip_mentions(msg.text).split(" ")).strip()
+
+    def due_at(self, kind: str, start: datetime) -> datetime:
+        return self.calendar.due_at(kind, start, self.config.rules.close_time)
 
     async def commit(self, fn: Callable[[Database, Outgoing], T], key: str | None = None) -> T:
         """Run fn(db, out) in one write transaction; whatever it sends is committed with it."""

@@ -83,6 +83,29 @@ def deadline(args: argparse.Namespace) -> int:
     return deadline_main(args.kind, args.received_at, sys.stdout, sys.stderr, _calendar(args), **extra)
 
 
+@command("cases")
+def list_cases(args: argparse.Namespace) -> int:
+    from bot.clock import SystemClock
+    from bot.listing import cases_main
+    config = _config(args)
+    if args.village and not config.village_by_name(args.village):
+        print(f"配置中没有“{args.village}”。", file=sys.stderr)
+        return 2
+    return cases_main(_db(config), SystemClock().now(), sys.stdout, village=args.village, status=args.status,
+                      as_json=args.json)
+
+
+@command("audit")
+def audit(args: argparse.Namespace) -> int:
+    from bot.audit import verify_main
+    return verify_main(_db(_config(args)), sys.stdout)
+
+
+def _db(config):
+    from bot.storage import connect
+    return connect(config.storage_path)
+
+
 def _calendar(args: argparse.Namespace):
     from bot import DATA_DIR
     from bot.workdays import WorkCalendar
@@ -116,6 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("deadline", "计算办理期限：KIND 为 consult/help/suggestion/disclosure/escalation", config=None)
     p.add_argument("kind")
     p.add_argument("received_at", help="收到时间，ISO 8601，如 2026-09-30T10:00+08:00")
+    p = add("cases", "列出诉求（不含举报线索）")
+    p.add_argument("--village", help="只看这个村（社区）")
+    p.add_argument("--status", choices=["open", "overdue", "done"], help="open 办理中 / overdue 已超期 / done 已办结")
+    p.add_argument("--json", action="store_true", help="每行一个 JSON 对象")
+    p = add("audit", "核验诉求历史是否被改动、删除或调换顺序")
+    p.add_argument("action", choices=["verify"])
     return parser
 
 

@@ -55,3 +55,9 @@ def pending_ids(db: Database) -> list[int]:
 def mark(db: Database, message_id: int, status: str, handler: str | None, at: datetime, error: str | None = None):
     db.execute("UPDATE messages SET status = ?, handler = ?, handled_at = ?, error = ? WHERE id = ? "
                "AND status = 'new'", [status, handler, at.isoformat(), error, message_id])
+
+
+def last_village(db: Database, sender: str) -> str | None:
+    row = db.execute("SELECT village FROM messages WHERE sender = ? AND village IS NOT NULL ORDER BY id DESC LIMIT 1",
+                     [sender]).fetchone()
+    return row[0] if row else None

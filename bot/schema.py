@@ -57,3 +57,89 @@ def m0001(db: Database) -> None:
             text TEXT NOT NULL,
             created_at TEXT NOT NULL
         )""")
+
+
+@MIGRATIONS(name="0002_cases_events")
+def m0002(db: Database) -> None:
+    # A case's intake facts; written once. Everything that happens to it afterwards is an event.
+    db.execute("""
+        CREATE TABLE cases (
+            id INTEGER PRIMARY KEY,
+            number TEXT NOT NULL UNIQUE,        -- what a villager types: digits; reports (clues) start with J
+            message_id INTEGER UNIQUE REFERENCES messages(id),
+            town TEXT NOT NULL,
+            village TEXT NOT NULL,
+            kind TEXT NOT NULL,                 -- kind at intake; re-labels are events
+            confidence REAL,
+            text TEXT NOT NULL,
+            requester TEXT NOT NULL,            -- platform id, never shown in public
+            chat_id TEXT,
+            received_at TEXT NOT NULL
+        )""")
+    # Append-only history, hash-chained across all cases so that an edit, a deletion or a reordering shows.
+    db.execute("""
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases(id),
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            detail TEXT NOT NULL,               -- JSON
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL UNIQUE
+        )""")
+    db.execute("CREATE INDEX events_case ON events (case_id, id)")
+    for table in ("cases", "events"):
+        for op in ("UPDATE", "DELETE"):
+            db.execute(f"""CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table}
+                           BEGIN SELECT RAISE(ABORT, '{table} are append-only: add a correcting event'); END""")
+    # The current state of each case, folded from its events in the same transaction; rebuildable, not history.
+    db.execute("""
+        CREATE TABLE case_state (
+            case_id INTEGER PRIMARY KEY REFERENCES cases(id),
+            kind TEXT NOT NULL,
+            status TEXT NOT NULL,               -- unconfirmed | open | answered | closed | dismissed
+            level TEXT NOT NULL,                -- village | town | county
+            due_at TEXT NOT NULL,
+            escalate_by TEXT,                   -- set when the village marked it beyond itself
+            assignee TEXT,
+            first_response_at TEXT,
+            answered_at TEXT,
+            rating TEXT,
+            supervised INTEGER NOT NULL DEFAULT 0,
+            updated_at TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX case_state_status ON case_state (status, due_at)")
+    # Cadres' re-labels, for `xiaowei train`.
+    db.execute("""
+        CREATE TABLE corrections (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER REFERENCES cases(id),
+            text TEXT NOT NULL,
+            old_label TEXT NOT NULL,
+            label TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            at TEXT NOT NULL
+        )""")
+
+
+@MIGRATIONS(name="0003_duty_roster")
+def m0003(db: Database) -> None:
+    # Explicit duty days win; otherwise a village's rotation repeats day after day from its start date.
+    db.execute("""
+        CREATE TABLE duty_roster (
+            id INTEGER PRIMARY KEY,
+            village TEXT NOT NULL,
+            day TEXT NOT NULL,
+            userid TEXT NOT NULL,
+            UNIQUE (village, day, userid)
+        )""")
+    db.execute("""
+        CREATE TABLE duty_rotation (
+            id INTEGER PRIMARY KEY,
+            village TEXT NOT NULL,
+            start_day TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            userid TEXT NOT NULL,
+            UNIQUE (village, position)
+        )""")
