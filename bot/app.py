@@ -25,6 +25,8 @@ from bot.workdays import WorkCalendar
 from bot import DATA_DIR
 
 log = logging.getLogger("xiaowei")
+FULLWIDTH = {0xFF10 + i: 0x30 + i for i in range(10)} | {0xFF21 + i: 0x41 + i for i in range(26)} \
+    | {0xFF41 + i: 0x61 + i for i in range(26)} | {0x3000: 0x20}
 T = TypeVar("T")
 
 
@@ -93,15 +95,11 @@ class Bot:
         return self._verdicts[msg.id]
 
     @staticmethod
-    def clean(msg: Message) -> str:
-        from bot.textnorm import normalize
-        return normalize(msg.text).strip()
-
-    @staticmethod
     def own_words(msg: Message) -> str:
         """What the sender wrote, as they wrote it, without the @-mentions: what a case keeps and shows."""
         from bot.textnorm import strip_mentions
-        return " ".join(strip_mentions(msg.text).split(" ")).strip()
+        # Full-width digits and Latin letters (phone keyboards) fold to ASCII so "办结 １０１" works.
+        return strip_mentions(msg.text).translate(FULLWIDTH).strip()
 
     def due_at(self, kind: str, start: datetime) -> datetime:
         return self.calendar.due_at(kind, start, self.config.rules.close_time)

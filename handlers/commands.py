@@ -27,7 +27,7 @@ class Command:
 
 
 def match(msg: Message, bot) -> Command | None:
-    found = COMMAND.match(bot.clean(msg))
+    found = COMMAND.match(bot.own_words(msg))
     if not found:
         return None
     verb, number, note = found[1], found[2], found[3].strip()

@@ -24,7 +24,7 @@ class Followup:
 def match(msg: Message, bot) -> Followup | None:
     if bot.roles.is_staff(msg.sender):
         return None
-    text = bot.clean(msg)
+    text = bot.own_words(msg)
     found = VERB.match(text)
     if found:
         verb = found[1]
