@@ -101,6 +101,13 @@ def audit(args: argparse.Namespace) -> int:
     return verify_main(_db(_config(args)), sys.stdout)
 
 
+@command("corrections")
+def corrections(args: argparse.Namespace) -> int:
+    from bot.clock import SystemClock
+    from bot.corrections import export_main
+    return export_main(_db(_config(args)), SystemClock().now().date(), sys.stdout)
+
+
 def _db(config):
     from bot.storage import connect
     return connect(config.storage_path)
@@ -143,6 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--village", help="只看这个村（社区）")
     p.add_argument("--status", choices=["open", "overdue", "done"], help="open 办理中 / overdue 已超期 / done 已办结")
     p.add_argument("--json", action="store_true", help="每行一个 JSON 对象")
+    p = add("corrections", "把干部的改类纠正导出到 data/corrections/，供 xiaowei train 学习")
+    p.add_argument("action", choices=["export"])
     p = add("audit", "核验诉求历史是否被改动、删除或调换顺序")
     p.add_argument("action", choices=["verify"])
     return parser

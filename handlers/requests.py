@@ -9,6 +9,9 @@ from bot.cases import REQUEST_KINDS
 from bot.inbox import Message
 
 
+POSSIBLE_REQUEST = 0.2   # a request kind's share of the probability that is worth a cadre's glance
+
+
 @dataclass(frozen=True)
 class Intake:
     kind: str
@@ -20,9 +23,15 @@ def match(msg: Message, bot) -> Intake | None:
     if bot.roles.is_staff(msg.sender):
         return None   # cadres' own posts are notices and answers, not requests
     verdict = bot.verdict(msg)
-    if verdict.label not in REQUEST_KINDS:
-        return None
-    return Intake(verdict.label, verdict.confidence, verdict.confidence >= bot.config.rules.confidence_threshold)
+    threshold = bot.config.rules.confidence_threshold
+    if verdict.label in REQUEST_KINDS:
+        return Intake(verdict.label, verdict.confidence, verdict.confidence >= threshold)
+    if verdict.label == "chatter" and msg.mentions_bot and verdict.confidence < threshold:
+        # Someone @-mentioned the bot and it is unsure this is chatter: a cadre looks, nobody is spammed.
+        kind = max(REQUEST_KINDS, key=lambda k: verdict.scores.get(k, 0.0))
+        if verdict.scores.get(kind, 0.0) >= POSSIBLE_REQUEST:
+            return Intake(kind, verdict.scores[kind], sure=False)
+    return None
 
 
 async def act(msg: Message, intake: Intake, bot) -> None:

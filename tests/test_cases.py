@@ -222,3 +222,16 @@ async def test_events_and_cases_refuse_updates_and_deletes(service, standin):
             assert "append-only" in str(exc)
         else:
             raise AssertionError(f"{sql} was allowed")
+
+
+async def test_corrections_are_exported_for_training(service, standin, tmp_path):
+    from datetime import date
+    import json
+    from bot.corrections import export
+    await say(service, standin, LAMP)
+    await say(service, standin, "改类 101 建议", userid="cn-li")
+    await say(service, standin, "改类 101 求助", userid="cn-zhang")          # the latest label wins
+    path, count = service.bot.store.read_sync(lambda db: export(db, tmp_path, date(2026, 12, 1)))
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert count == 1 and lines[0]["label"] == "help" and lines[0]["text"] == LAMP
+    assert path.name == "2026-12-01.jsonl"
