@@ -26,11 +26,10 @@ def _config(args: argparse.Namespace):
 
 @command("serve")
 def serve(args: argparse.Namespace) -> int:
-    from aiohttp import web
     from bot.app import Bot
-    from bot.server import make_app
+    from bot.server import serve as serve_forever
     config = _config(args)
-    web.run_app(make_app(Bot(config)), host=config.server.host, port=config.server.port, print=None)
+    asyncio.run(serve_forever(Bot(config), config.server.host, config.server.port))
     return 0
 
 

@@ -161,3 +161,22 @@ async def healthz(request: web.Request) -> web.Response:
         "SELECT (SELECT COUNT(*) FROM messages WHERE status = 'new'), "
         "(SELECT COUNT(*) FROM outbox WHERE status = 'pending')").fetchone())
     return web.json_response({"status": "ok", "unhandled_messages": pending[0], "outbox_pending": pending[1]})
+
+
+async def serve(bot: Bot, host: str, port: int) -> None:
+    """Run until SIGTERM or Ctrl-C; logs the address only once the socket is listening."""
+    import asyncio
+    import signal
+    runner = web.AppRunner(make_app(bot))
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    log.info("listening on http://%s:%s", host, port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        log.info("stopping")
+        await runner.cleanup()

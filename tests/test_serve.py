@@ -1,0 +1,72 @@
+"""`xiaowei serve` as an operator starts it, and the error path of a handler that fails."""
+from __future__ import annotations
+
+import os
+import selectors
+import socket
+import subprocess
+import sys
+
+import aiohttp
+
+from bot.app import Bot
+from bot.dispatch import Handler
+from tests.conftest import CHENGNAN, rows
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_line(proc: subprocess.Popen, needle: str, timeout: float = 60) -> str:
+    selector = selectors.DefaultSelector()
+    selector.register(proc.stderr, selectors.EVENT_READ)
+    seen = []
+    while selector.select(timeout):
+        line = proc.stderr.readline()
+        if not line:
+            break
+        seen.append(line)
+        if needle in line:
+            return line
+    raise AssertionError("".join(seen))
+
+
+async def test_serve_answers_healthz_on_its_configured_port(tmp_path):
+    port = free_port()
+    config = open("config.example.toml", encoding="utf-8").read().replace("port = 8080", f"port = {port}")
+    (tmp_path / "config.toml").write_text(config, encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--config", str(tmp_path / "config.toml")],
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        wait_for_line(proc, "listening on")
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                assert resp.status == 200 and (await resp.json())["status"] == "ok"
+        assert (tmp_path / "var" / "xiaowei.db").exists()
+        proc.terminate()                                   # SIGTERM: a clean stop
+        wait_for_line(proc, "stopping")
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+async def test_a_failing_handler_keeps_the_message_and_alerts_the_admin(config, clock, standin):
+    async def explode(msg, found, bot):
+        raise RuntimeError("bug")
+    bot = Bot(config, clock=clock, handlers=[Handler("broken", lambda msg, bot: True, explode)])
+    await bot.start()
+    try:
+        params, body = standin.seal_aibot(standin.aibot_message(chatid=CHENGNAN, userid="u", text="路灯坏了"))
+        from bot.server import _open_aibot
+        await bot.receive(_open_aibot(bot, bot.aibot_crypto, params, body))
+        await bot.settle()
+        assert rows(bot, "SELECT status, handler, error FROM messages") == [
+            {"status": "failed", "handler": "broken", "error": "RuntimeError"}]
+        assert any("处理出错" in m["text"]["content"] for m in standin.app_messages)
+        assert all("路灯" not in m["text"]["content"] for m in standin.app_messages)
+    finally:
+        await bot.stop()
