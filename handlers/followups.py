@@ -41,7 +41,8 @@ async def act(msg: Message, f: Followup, bot) -> None:
     def tx(db, out):
         case = _find(db, msg, f)
         if case is None:
-            out.reply(msg, "没有找到您登记的诉求。请带上编号，例如“查询 101”；有新问题请直接说明。")
+            if msg.mentions_bot or not msg.in_group:   # overheard through the bridge: not asked, so not answered
+                out.reply(msg, "没有找到您登记的诉求。请带上编号，例如“查询 101”；有新问题请直接说明。")
             return
         if f.intent == "status" or case.status not in ("answered",) and f.intent == "happy":
             out.reply(msg, status_line(case, db))
