@@ -40,11 +40,12 @@ class Outgoing:
         payload = markdown_payload(text) if markdown else text_payload(text)
         enqueue(self.db, kind="robot", target=key, payload=payload, now=self.now, dedupe=self._dedupe())
 
-    def members(self, userids: Iterable[str], text: str) -> None:
+    def members(self, userids: Iterable[str], text: str, *, markdown: bool = False) -> None:
         # One row per member: each member is its own lane (WeCom limits 30 a minute to one member).
         for userid in dict.fromkeys(userids):
+            body = markdown_payload(text) if markdown else {"msgtype": "text", "text": {"content": text}}
             enqueue(self.db, kind="app", target=userid, now=self.now, dedupe=self._dedupe(),
-                    payload={"touser": userid, "msgtype": "text", "text": {"content": text}})
+                    payload={"touser": userid, **body})
 
     def alert_admins(self, key: str, text: str) -> bool:
         """Tell the admins once per key (include the day in the key for a daily reminder)."""

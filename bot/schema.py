@@ -143,3 +143,49 @@ def m0003(db: Database) -> None:
             userid TEXT NOT NULL,
             UNIQUE (village, position)
         )""")
+
+
+@MIGRATIONS(name="0004_daily_routine")
+def m0004(db: Database) -> None:
+    # One row per job, target (village or town) and day, written in the same transaction as the job's outbox rows:
+    # a restart, a second instance or a catch-up run finds the row and sends nothing twice.
+    db.execute("""
+        CREATE TABLE job_runs (
+            id INTEGER PRIMARY KEY,
+            job TEXT NOT NULL,
+            target TEXT NOT NULL,
+            day TEXT NOT NULL,
+            ran_at TEXT NOT NULL,
+            UNIQUE (job, target, day)
+        )""")
+    # The 正能量 pool the township fills; `key` keeps a file's item from being added twice.
+    db.execute("""
+        CREATE TABLE news (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            title TEXT NOT NULL,
+            body TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT '',
+            added_at TEXT NOT NULL
+        )""")
+    db.execute("""
+        CREATE TABLE news_posts (
+            id INTEGER PRIMARY KEY,
+            news_id INTEGER NOT NULL REFERENCES news(id),
+            village TEXT NOT NULL,
+            day TEXT NOT NULL,
+            posted_at TEXT NOT NULL,
+            UNIQUE (news_id, village),
+            UNIQUE (village, day)
+        )""")
+    # Deadline reminders: at most one per case, rung and day, whoever runs the job.
+    db.execute("""
+        CREATE TABLE nags (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases(id),
+            rung TEXT NOT NULL,                 -- duty | secretary | leader | inspectors
+            day TEXT NOT NULL,
+            userids TEXT NOT NULL,              -- JSON list of who was pressed
+            at TEXT NOT NULL,
+            UNIQUE (case_id, rung, day)
+        )""")
