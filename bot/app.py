@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
 
 import aiohttp
@@ -30,8 +32,13 @@ FULLWIDTH = {0xFF10 + i: 0x30 + i for i in range(10)} | {0xFF21 + i: 0x41 + i fo
 T = TypeVar("T")
 
 
+class AlreadyRunning(RuntimeError):
+    pass
+
+
 class Bot:
-    def __init__(self, config: Config, *, clock: Clock | None = None, handlers: Sequence[Handler] | None = None):
+    def __init__(self, config: Config, *, clock: Clock | None = None, handlers: Sequence[Handler] | None = None,
+                 schedule: bool = True):
         self.config = config
         self.clock = clock or SystemClock()
         self.store = Store(config.storage_path)
@@ -53,9 +60,18 @@ class Bot:
         self._classifier = None
         self._verdicts: dict[int, Any] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock_handle = None
+        self.sending = False
+        self.scheduler = None
+        self._schedule = schedule
 
     # --- lifecycle -------------------------------------------------------------------------------------
     async def start(self, *, background: bool = True) -> None:
+        """background: the serving instance (dispatcher, outbox sender, scheduler). Only one process may send
+        from a database at a time, or two could send the same outbox row; a second server refuses to start."""
+        self.sending = self._take_sender_lock()
+        if background and not self.sending:
+            raise AlreadyRunning(f"另一个小微进程正在使用数据库 {self.config.storage_path}，不能同时运行两个。")
         self._loop = asyncio.get_running_loop()
         self.session = aiohttp.ClientSession()
         self.client = WeComClient(self.session, self.config.wecom, self.clock)
@@ -64,10 +80,30 @@ class Bot:
         if recovered:
             log.info("recovered %s stored messages that were not handled before the last stop", recovered)
         if background:
+            from schedules.jobs import start_scheduler
             self._tasks = [asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
                            asyncio.create_task(self.outbox.run(), name="outbox")]
+            if self._schedule:
+                self.scheduler = await start_scheduler(self)
+
+    def _take_sender_lock(self) -> bool:
+        if str(self.config.storage_path) == ":memory:":
+            return True
+        path = Path(f"{self.config.storage_path}.lock")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self._lock_handle = handle
+        return True
 
     async def stop(self) -> None:
+        from schedules.jobs import stop_scheduler
+        await stop_scheduler(self.scheduler)
+        self.scheduler = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -77,6 +113,9 @@ class Bot:
         if self.session:
             await self.session.close()
         self.store.close()
+        if self._lock_handle is not None:
+            self._lock_handle.close()     # closing releases the lock
+            self._lock_handle = None
 
     # --- what handlers and jobs use ---------------------------------------------------------------------
     @property
@@ -141,7 +180,7 @@ class Bot:
     async def settle(self) -> None:
         """Handle everything received and send everything due (tests and the demo; no sleeping)."""
         await self.dispatcher.idle()
-        if self.outbox:
+        if self.outbox and self.sending:
             await self.outbox.drain()
 
     def _calendar_fallback(self, year: int) -> None:

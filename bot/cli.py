@@ -107,6 +107,38 @@ def corrections(args: argparse.Namespace) -> int:
     return export_main(_db(_config(args)), SystemClock().now().date(), sys.stdout)
 
 
+@command("roster")
+def roster(args: argparse.Namespace) -> int:
+    from schedules.cli import roster_import_main
+    config = _config(args)
+    return roster_import_main(config, _db(config), args.file, sys.stdout, sys.stderr)
+
+
+@command("news")
+def news(args: argparse.Namespace) -> int:
+    from bot.clock import SystemClock
+    from schedules.cli import news_add_main, news_status_main
+    config = _config(args)
+    if args.action == "status":
+        return news_status_main(config, _db(config), sys.stdout)
+    return news_add_main(_db(config), SystemClock().now(), sys.stdout, sys.stderr, file=args.file,
+                         title=args.title, body=args.body, source=args.source)
+
+
+@command("run-job")
+def run_job(args: argparse.Namespace) -> int:
+    from schedules.cli import run_job_main
+    return run_job_main(_config(args), args.name, args.at, sys.stdout, sys.stderr)
+
+
+@command("jobs")
+def jobs(args: argparse.Namespace) -> int:
+    from bot.clock import SystemClock
+    from schedules.cli import jobs_main
+    config = _config(args)
+    return jobs_main(config, SystemClock().now(), sys.stdout, _db(config), _calendar(args))
+
+
 def _db(config):
     from bot.storage import connect
     return connect(config.storage_path)
@@ -151,6 +183,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="每行一个 JSON 对象")
     p = add("corrections", "把干部的改类纠正导出到 data/corrections/，供 xiaowei train 学习")
     p.add_argument("action", choices=["export"])
+    p = add("roster", "导入值班表（CSV，可用 Excel 编辑；格式见 data/roster.example.csv）")
+    p.add_argument("action", choices=["import"])
+    p.add_argument("file")
+    p = add("news", "正能量信息库：add 加入（文件或 --title/--body），status 查看各村剩余条数")
+    p.add_argument("action", choices=["add", "status"])
+    p.add_argument("file", nargs="?", help=".toml 或 .jsonl 文件")
+    p.add_argument("--title")
+    p.add_argument("--body")
+    p.add_argument("--source", default="")
+    p = add("run-job", "按指定时间手动运行一个定时任务：duty_notice / news / nags / digest")
+    p.add_argument("name")
+    p.add_argument("--at", help="按这个时间运行，如 2026-12-01T08:00+08:00（默认今天该任务的时间）")
+    add("jobs", "列出定时任务、下次运行时间和今天的完成情况")
     p = add("audit", "核验诉求历史是否被改动、删除或调换顺序")
     p.add_argument("action", choices=["verify"])
     return parser

@@ -22,6 +22,7 @@ log = logging.getLogger("xiaowei.outbox")
 
 LIMITS = {"robot": 20, "app": 30}   # per lane per minute (WeCom's documented limits)
 WINDOW = timedelta(seconds=60)
+POLL = 30.0
 MAX_ATTEMPTS = 12                   # then the row is given up and the admins are told (never silently)
 TEXT_LIMIT = 2048                   # bytes, WeCom's limit for text; markdown allows 4096
 MARKDOWN_LIMIT = 4096
@@ -82,7 +83,8 @@ class Outbox:
             delay = await self.drain()
             self._wake.clear()
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=delay if delay is not None else 3600)
+                # Rows may also be added by another process (`xiaowei run-job`), so look again at least every 30 s.
+                await asyncio.wait_for(self._wake.wait(), timeout=min(delay if delay is not None else POLL, POLL))
             except asyncio.TimeoutError:
                 pass
 
