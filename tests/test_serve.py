@@ -70,3 +70,25 @@ async def test_a_failing_handler_keeps_the_message_and_alerts_the_admin(config, 
         assert all("路灯" not in m["text"]["content"] for m in standin.app_messages)
     finally:
         await bot.stop()
+
+
+async def test_a_second_server_on_the_same_database_refuses_to_start(config, clock):
+    import pytest
+    from bot.app import AlreadyRunning
+    first = Bot(config, clock=clock, schedule=False)
+    await first.start()
+    second = Bot(config, clock=clock, schedule=False)
+    try:
+        with pytest.raises(AlreadyRunning, match="另一个小微进程"):
+            await second.start()
+        helper = Bot(config, clock=clock, schedule=False)
+        await helper.start(background=False)     # `run-job` while serving: it queues, the server sends
+        assert helper.sending is False
+        await helper.stop()
+    finally:
+        await first.stop()
+        second.store.close()
+    again = Bot(config, clock=clock, schedule=False)
+    await again.start()                          # the lock went with the first process
+    assert again.sending
+    await again.stop()
