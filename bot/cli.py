@@ -26,10 +26,14 @@ def _config(args: argparse.Namespace):
 
 @command("serve")
 def serve(args: argparse.Namespace) -> int:
-    from bot.app import Bot
+    from bot.app import AlreadyRunning, Bot
     from bot.server import serve as serve_forever
     config = _config(args)
-    asyncio.run(serve_forever(Bot(config), config.server.host, config.server.port))
+    try:
+        asyncio.run(serve_forever(Bot(config), config.server.host, config.server.port))
+    except AlreadyRunning as exc:
+        print(f"无法启动：{exc}", file=sys.stderr)
+        return 1
     return 0
 
 
