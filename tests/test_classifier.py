@@ -1,0 +1,235 @@
+"""Tests of the message classifier, its text normaliser and the classify/train commands."""
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from bot import DATA_DIR
+from bot.classifier import LABELS, Verdict, featurize, load, train
+from bot.classifier_train import dumps
+from bot.classify_cmd import classify_main, train_main
+from bot.textnorm import normalize
+
+
+@pytest.fixture(scope="module")
+def clf():
+    return load()
+
+
+# --- normaliser -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("raw, expected", [
+    ("@小微 村口的桥裂了！！！", "村口的桥裂了!"),
+    ("@小微村口的桥裂了", "村口的桥裂了"),
+    ("@王主任\u2005@李会计 明天几点开会？？", "明天几点开会?"),
+    ("收到[抱拳][OK]", "收到"),
+    ("👍🙏", ""),
+    ("「张三：周六停水」\n- - - - - - - - - - - - - - -\n我家前天就停了", "我家前天就停了"),
+    ("引用 李四：通知大家交医保\n交到哪里", "交到哪里"),
+    ("桥裂了 @王主任", "桥裂了"),
+    ("  多个   空格\u3000在这  ", "多个 空格 在这"),
+])
+def test_normalize(raw, expected):
+    assert normalize(raw) == expected
+
+
+def test_normalize_never_swallows_text_glued_to_a_mention():
+    assert "桥裂了" in normalize("@王主任桥裂了")
+
+
+@pytest.mark.parametrize("value", [None, 3, 2.5, [], {}, "", "   ", "\n\t"])
+def test_normalize_non_text(value):
+    assert normalize(value) == ""
+
+
+# --- labels by kind ---------------------------------------------------------------------
+
+CASES = {
+    "consult": ["请问办残疾证需要带哪些材料", "新农合今年交多少钱一个人"],
+    "help": ["我家屋后的排水沟堵死了，一下雨水就进屋", "村头路灯黑了好几晚，麻烦找人修一下"],
+    "suggestion": ["建议在学校门口装个红绿灯，孩子过马路太危险", "能不能在村部设个代办点，方便老人"],
+    "disclosure": ["今年的低保名单怎么一直没有公示", "村里修路的账目从来没公开过"],
+    "report": ["村主任把危房改造的名额给了他自己的亲戚", "会计收了好处费才给人家盖章"],
+    "followup": ["上个月反映的路灯问题到现在还没人来修", "编号XW-2026-0420的事情办得怎么样了"],
+    "chatter": ["收到", "好的谢谢", "大家早上好", "[抱拳][抱拳]"],
+}
+
+
+@pytest.mark.parametrize("label, text", [(lab, t) for lab, ts in CASES.items() for t in ts])
+def test_plain_cases(clf, label, text):
+    assert clf.classify(text).label == label
+
+
+@pytest.mark.parametrize("text", [
+    "家里的水龙头一滴水都冇，从昨天到现在",   # help without any "please fix" keyword
+    "我爸八十多了一个人住，昨晚摔了一跤爬不起来",
+])
+def test_request_without_keyword_is_not_chatter(clf, text):
+    assert clf.classify(text).label != "chatter"
+
+
+@pytest.mark.parametrize("text", [
+    "【通知】本周五上午在村部召开低保评议会，请各组长准时参加",
+    "专业疏通管道、维修水电，价格公道，电话13900001111",
+    "转发：关于做好2026年城乡居民医保缴费工作的通知，请各户尽快缴纳",
+])
+def test_chatter_full_of_trigger_words(clf, text):
+    assert clf.classify(text).label == "chatter"
+
+
+@pytest.mark.parametrize("text", [
+    "组长把上面发给贫困户的米拿回他自己家了",   # report without the word 举报
+    "我上次在会上提了意见，第二天村里就不给我家批宅基地了",
+])
+def test_report_without_the_word(clf, text):
+    assert clf.classify(text).label == "report"
+
+
+def test_followup_versus_report(clf):
+    assert clf.classify("我上周反映的事情现在有进展了吗").label == "followup"
+    assert clf.classify("书记的老婆根本不符合条件也领了低保").label == "report"
+
+
+@pytest.mark.parametrize("base", ["村头路灯黑了好几晚，麻烦找人修一下", "会计收了好处费才给人家盖章", "收到"])
+def test_noise_does_not_change_the_verdict(clf, base):
+    expected = clf.classify(base).label
+    variants = [
+        f"@小微 {base}",
+        f"@小微\u2005{base}[抱拳]",
+        f"{base}🙏🙏",
+        f"「张三：大家明天记得交医保」\n- - - - - - - - - - - - - - -\n{base}",
+        f"@王主任 @李会计 {base}！！！",
+    ]
+    for v in variants:
+        assert clf.classify(v).label == expected, v
+
+
+@pytest.mark.parametrize("value", ["", "   ", None, 42, "@小微", "[呲牙]", "👍"])
+def test_empty_is_chatter_with_full_confidence(clf, value):
+    v = clf.classify(value)
+    assert (v.label, v.confidence) == ("chatter", 1.0)
+
+
+def test_verdict_shape_and_explain(clf):
+    v = clf.classify("村主任把低保给了他亲戚")
+    assert isinstance(v, Verdict) and 0.0 <= v.confidence <= 1.0
+    assert set(v.scores) == set(LABELS)
+    expl = clf.explain("村主任把低保给了他亲戚")
+    assert expl and all(lab in LABELS and isinstance(w, float) for _, lab, w in expl)
+    assert any(lab == "report" for _, lab, _ in expl)
+
+
+def test_featurize_ignores_mentions_and_emoji():
+    assert featurize("@小微 路灯坏了👍[呲牙]") == featurize("路灯坏了")
+
+
+# --- training ---------------------------------------------------------------------------
+
+SMALL = [("路灯坏了好几天", "help"), ("低保怎么申请", "consult"), ("收到", "chatter"),
+         ("书记收红包", "report"), ("上次的事怎么样了", "followup")]
+
+
+def _write(path: Path, rows) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps({"text": t, "label": lab}, ensure_ascii=False) + "\n"
+                            for t, lab in rows), encoding="utf-8")
+
+
+def test_training_is_deterministic(tmp_path):
+    src = DATA_DIR / "training" / "hard_cases.jsonl"
+    a, b = dumps(train([src])), dumps(train([src]))
+    assert a == b
+    model = json.loads(a)
+    assert model["labels"] == list(LABELS) and model["weights"]
+
+
+def test_train_main_writes_identical_models_and_counts_corrections(tmp_path):
+    data = tmp_path / "data"
+    _write(data / "training" / "small.jsonl", SMALL)
+    # A cadre relabels a help example as followup; extra keys must be tolerated.
+    (data / "corrections").mkdir()
+    (data / "corrections" / "c.jsonl").write_text(
+        json.dumps({"text": "路灯坏了好几天", "label": "followup", "by": "王主任", "ts": 1},
+                   ensure_ascii=False) + "\nnot json\n", encoding="utf-8")
+    out = io.StringIO()
+    assert train_main(out, data_dir=data, out=tmp_path / "m1.json") == 0
+    assert "纠正样本 1 条" in out.getvalue()
+    assert train_main(io.StringIO(), data_dir=data, out=tmp_path / "m2.json") == 0
+    m1 = (tmp_path / "m1.json").read_bytes()
+    assert m1 == (tmp_path / "m2.json").read_bytes()
+    counts = json.loads(m1)["meta"]["counts"]
+    assert counts["help"] == 0 and counts["followup"] == 2  # the corrected line moved
+
+
+def test_train_main_without_data(tmp_path):
+    out = io.StringIO()
+    assert train_main(out, data_dir=tmp_path, out=tmp_path / "m.json") == 1
+    assert not (tmp_path / "m.json").exists()
+
+
+# --- classify command -------------------------------------------------------------------
+
+def _run(texts=(), stdin=""):
+    out, err = io.StringIO(), io.StringIO()
+    rc = classify_main(list(texts), io.StringIO(stdin), out, err)
+    return rc, out.getvalue(), err.getvalue()
+
+
+def test_classify_texts_prints_labels_only():
+    rc, out, err = _run(["村头路灯黑了好几晚，麻烦找人修一下", "收到"])
+    assert rc == 0 and out == "help\nchatter\n" and err == ""
+
+
+def test_classify_stdin_contract():
+    lines = [
+        json.dumps({"id": "a1", "text": "会计收了好处费才给人家盖章"}, ensure_ascii=False),
+        "",
+        "{broken",
+        json.dumps({"id": 7, "text": None}),
+        json.dumps([1, 2]),
+        json.dumps({"id": None, "text": 12}),
+        json.dumps({"id": {"k": 1}}),
+        json.dumps({"id": 3.5, "text": "收到"}, ensure_ascii=False),
+    ]
+    rc, out, err = _run(stdin="\n".join(lines) + "\n")
+    assert rc == 0
+    rows = [json.loads(x) for x in out.splitlines()]
+    assert [r["id"] for r in rows] == ["a1", 7, None, {"k": 1}, 3.5]
+    assert rows[0]["label"] == "report" and 0 < rows[0]["confidence"] <= 1
+    for r in rows[1:4]:
+        assert (r["label"], r["confidence"]) == ("chatter", 1.0)
+    assert rows[4]["label"] == "chatter"
+    assert "第3行不是有效的JSON，已跳过" in err and "第5行" in err
+    assert "第2行" not in err and err.count("\n") == 2
+
+
+# --- rule layer and decision ------------------------------------------------------------
+
+def test_case_number_with_status_word_is_followup(clf):
+    assert clf.classify("A2731 到现在还没人处理").label == "followup"
+    assert clf.classify("我的XW-2026-0088怎么样了").label == "followup"
+
+
+def test_reply_to_the_bots_case_receipt_counts_as_context():
+    receipt = "「小微：已受理，编号A1200，6月1日前办结」\n- - - - - - - - - - - - - - -\n今天都3号了"
+    assert "q:bot_case" in featurize(receipt)
+    assert not any(f.startswith("q:") for f in featurize("「张三：明天开会」\n------\n今天都3号了"))
+
+
+def test_decide_precedence():
+    from bot.classifier import decide
+    ri, fi, ci = LABELS.index("report"), LABELS.index("followup"), LABELS.index("chatter")
+    probs = [0.05, 0.05, 0.05, 0.05, 0.2, 0.05, 0.55]
+    assert decide(probs, [], 0.15, 0.5, ri, fi, ci) == ri       # low report bar wins
+    assert decide(probs, [], 0.25, 0.5, ri, fi, ci) == ci       # chatter sure enough
+    assert decide(probs, [], 0.25, 0.6, ri, fi, ci) == ri       # else best non-chatter
+    chatty = [0.1, 0.05, 0.05, 0.05, 0.0, 0.05, 0.7]
+    assert decide(chatty, ["p:caseno+status"], 0.25, 0.5, ri, fi, ci) == fi
+
+
+def test_model_thresholds_are_low_and_sane(clf):
+    assert 0.0 < clf.report_threshold <= 0.3
+    assert 0.0 < clf.chatter_threshold < 1.0
