@@ -75,7 +75,8 @@ def _progress(db, out, msg, cmd, case: Case, village, bot) -> None:
     if case.confidential:
         return out.reply(msg, f"已记录线索 {case.number} 的进展。")
     out.group(village, f"编号 {case.number} 进展：{cmd.note}", mentions=[case.requester])
-    out.reply(msg, f"已记录 {case.number} 的进展，并告知群众。") if not msg.in_group else None
+    if not msg.in_group:
+        out.reply(msg, f"已记录 {case.number} 的进展，并告知群众。")
 
 
 def _finish(db, out, msg, cmd, case: Case, village, bot) -> None:
