@@ -235,3 +235,24 @@ async def test_corrections_are_exported_for_training(service, standin, tmp_path)
     lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     assert count == 1 and lines[0]["label"] == "help" and lines[0]["text"] == LAMP
     assert path.name == "2026-12-01.jsonl"
+
+
+async def test_cases_listing_filters_and_never_lists_clues(service, standin, clock):
+    import io
+    import json
+    from datetime import timedelta
+    from bot.listing import cases_main
+    await say(service, standin, LAMP)
+    await say(service, standin, "村会计贪污了修路的钱，账上做了假，我要举报")
+    await say(service, standin, "请问低保每年什么时候重新评，要准备哪些材料", chatid="wrkSFfCgAAcnshuanghong")
+
+    def listing(**kw) -> str:
+        out = io.StringIO()
+        now = clock.now() + timedelta(days=kw.get("later", 0))
+        service.bot.store.read_sync(lambda db: cases_main(db, now, out, village=kw.get("village"),
+                                                          status=kw.get("status"), as_json=kw.get("as_json", False)))
+        return out.getvalue()
+    assert "J" not in listing() and "101" in listing() and "103" in listing()
+    assert [json.loads(l)["village"] for l in listing(village="双虹村", as_json=True).splitlines()] == ["双虹村"]
+    assert listing(status="overdue") == "没有符合条件的诉求。\n"
+    assert "【超期】" in listing(status="overdue", later=10)
