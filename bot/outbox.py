@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Awaitable, Callable
 
@@ -58,12 +57,6 @@ def clip(content: str, limit: int) -> str:
     if len(data) <= limit:
         return content
     return data[: limit - len("…".encode())].decode("utf-8", "ignore") + "…"
-
-
-@dataclass
-class Sent:
-    id: int
-    lane: str
 
 
 class Outbox:
@@ -137,7 +130,7 @@ class Outbox:
             log.error("outbox row %s given up after %s attempts: %s", row["id"], attempts, error)
             await self.store.write(_mark_dead, row["id"], error)
             if self.on_dead:
-                await self.on_dead(row)
+                await self.on_dead({**row, "last_error": error})
             return True
         backoff = timedelta(seconds=min(5 * 2 ** (attempts - 1), 1800))
         log.warning("outbox row %s attempt %s failed (%s); retry in %s", row["id"], attempts, error, backoff)
