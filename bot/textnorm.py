@@ -10,6 +10,11 @@ BOT_NAMES = ("小微机器人", "小微助手", "小微", "xiaowei", "XiaoWei", 
 
 _MENTION_SEP = "\u2005"  # WeChat puts a four-per-em space after a mention
 _BOT_MENTION = re.compile(r"@(?:" + "|".join(map(re.escape, BOT_NAMES)) + r")[\s\u2005:：,，]*")
+# Calling the bot by name without "@" ("小微小微 …", "小微，…") is an address too; "小微权力"
+# (the platform's own term) is not.
+_BOT_VOCATIVE = re.compile(
+    r"^(?:(?:" + "|".join(map(re.escape, BOT_NAMES)) + r")(?!权力)[\s\u2005:：,，!！~、]*)+"
+)
 # Any other mention: "@名字" ended by a space / U+2005; names are short.  A mention at
 # the very end counts only after other text, so "@张三路灯坏了" is never swallowed whole.
 _MENTION = re.compile(r"@[^\s\u2005@]{1,20}[\s\u2005]+|(?<=\S)\s*@[^\s\u2005@]{1,12}$")
@@ -64,7 +69,7 @@ def strip_mentions(text: str) -> str:
     while prev != text:
         prev = text
         text = _MENTION.sub(" ", text, count=1) if "@" in text else text
-    return text
+    return _BOT_VOCATIVE.sub("", text.lstrip())
 
 
 def count_emoji(text: str) -> int:
