@@ -189,16 +189,12 @@ class Classifier:
         self._ci = self.labels.index("chatter")
 
     def probabilities(self, feats: list[str]) -> list[float]:
-        scores = list(self.bias)
-        if feats:
-            v = 1.0 / math.sqrt(len(feats))
-            k = len(scores)
-            for f in feats:
-                w = self.weights.get(f)
-                if w is not None:
-                    for i in range(k):
-                        scores[i] += w[i] * v
-        return _softmax(scores)
+        vecs = [w for w in map(self.weights.get, feats) if w is not None]
+        if not vecs:
+            return _softmax(list(self.bias))
+        # Column sums in C (zip/sum) rather than a Python loop per feature and label.
+        v = 1.0 / math.sqrt(len(feats))
+        return _softmax([b + v * s for b, s in zip(self.bias, map(sum, zip(*vecs)))])
 
     def decide(self, probs: list[float], feats: list[str]) -> int:
         return decide(probs, feats, self.report_threshold, self.chatter_threshold,
