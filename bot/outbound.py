@@ -9,7 +9,7 @@ from sqlite_utils import Database
 
 from bot.config import Config, Village
 from bot.inbox import Message
-from bot.outbox import enqueue, markdown_payload, text_payload
+from bot.outbox import APP_MARKDOWN_LIMIT, enqueue, markdown_payload, text_payload
 
 
 class Outgoing:
@@ -43,7 +43,8 @@ class Outgoing:
     def members(self, userids: Iterable[str], text: str, *, markdown: bool = False) -> None:
         # One row per member: each member is its own lane (WeCom limits 30 a minute to one member).
         for userid in dict.fromkeys(userids):
-            body = markdown_payload(text) if markdown else {"msgtype": "text", "text": {"content": text}}
+            body = (markdown_payload(text, APP_MARKDOWN_LIMIT) if markdown
+                    else {"msgtype": "text", "text": {"content": text}})
             enqueue(self.db, kind="app", target=userid, now=self.now, dedupe=self._dedupe(),
                     payload={"touser": userid, **body})
 

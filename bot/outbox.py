@@ -23,8 +23,9 @@ LIMITS = {"robot": 20, "app": 30}   # per lane per minute (WeCom's documented li
 WINDOW = timedelta(seconds=60)
 POLL = 30.0
 MAX_ATTEMPTS = 12                   # then the row is given up and the admins are told (never silently)
-TEXT_LIMIT = 2048                   # bytes, WeCom's limit for text; markdown allows 4096
+TEXT_LIMIT = 2048                   # bytes, WeCom's limit for text; a robot's markdown allows 4096
 MARKDOWN_LIMIT = 4096
+APP_MARKDOWN_LIMIT = 2048           # an app message's markdown (message/send) allows only 2048
 
 
 def enqueue(db: Database, *, kind: str, target: str, payload: dict, now: datetime,
@@ -47,8 +48,8 @@ def text_payload(content: str, mentions: tuple[str, ...] = (), phones: tuple[str
     return {"msgtype": "text", "text": text}
 
 
-def markdown_payload(content: str) -> dict:
-    return {"msgtype": "markdown", "markdown": {"content": clip(content, MARKDOWN_LIMIT)}}
+def markdown_payload(content: str, limit: int = MARKDOWN_LIMIT) -> dict:
+    return {"msgtype": "markdown", "markdown": {"content": clip(content, limit)}}
 
 
 def clip(content: str, limit: int) -> str:

@@ -26,6 +26,7 @@ MEMBER_PER_MINUTE = 30
 TOKEN_TTL = timedelta(seconds=7200)
 RESPONSE_URL_TTL = timedelta(hours=1)
 TEXT_MAX, MARKDOWN_MAX, AIBOT_MARKDOWN_MAX = 2048, 4096, 20480  # bytes of UTF-8
+APP_MARKDOWN_MAX = 2048  # message/send markdown is capped lower than a robot's
 ERR_RESPONSE_CODE = 40001  # WeCom documents no code for a spent/expired response_url; this is our pick
 
 ERRMSG = {
@@ -284,8 +285,8 @@ class WeComStandIn:
             if not members:
                 raise _Reject(81013)
             msgtype = str(body.get("msgtype"))
-            # App text over 2048 bytes is truncated by WeCom, not refused; markdown keeps its limit.
-            content = self._content(body, msgtype, 1 << 30 if msgtype == "text" else MARKDOWN_MAX,
+            # App text over 2048 bytes is truncated by WeCom, not refused; markdown over 2048 is refused.
+            content = self._content(body, msgtype, 1 << 30 if msgtype == "text" else APP_MARKDOWN_MAX,
                                     ("text", "markdown"))
             if any(not self._has_room(f"member:{m}", MEMBER_PER_MINUTE, now) for m in members):
                 raise _Reject(45009)

@@ -1,6 +1,7 @@
 """巡群日报: every morning each town's inspectors get one markdown message that reads at a glance on a phone —
 town totals, the villages that need a look first, new clues, silent groups and the day's topics. It fits WeCom's
-4096 bytes by construction; villages that do not fit follow in detail messages. Clue text only goes privately."""
+limit by construction (2048 bytes as an app message, 4096 from a group robot); villages that do not fit follow in
+detail messages. Clue text only goes privately."""
 from __future__ import annotations
 
 import statistics
@@ -12,7 +13,7 @@ from sqlite_utils import Database
 from bot import wording
 from bot.config import Town
 from bot.outbound import Outgoing
-from bot.outbox import MARKDOWN_LIMIT
+from bot.outbox import APP_MARKDOWN_LIMIT, MARKDOWN_LIMIT
 from schedules.digest_stats import TownStats, VillageStats, gather
 from schedules.jobs import Job, JobContext
 
@@ -31,7 +32,8 @@ async def run(context: JobContext) -> None:
 
 def send(db: Database, out: Outgoing, context: JobContext, town: Town, stats: TownStats) -> None:
     hours = context.config.rules.unanswered_hours
-    for text in compose(town, context.day, stats, hours, private=True):
+    # The private copy is app markdown, which WeCom caps at 2048 bytes; the group robot allows 4096.
+    for text in compose(town, context.day, stats, hours, private=True, limit=APP_MARKDOWN_LIMIT):
         out.members([p.userid for p in town.inspectors], text, markdown=True)
     if town.inspector_webhook_key:
         for text in compose(town, context.day, stats, hours, private=False):

@@ -159,6 +159,10 @@ async def test_app_send_refusals_and_truncation(standin: WeComStandIn, http: aio
     assert (await post(http, url, b"{oops"))["errcode"] == 40035
     assert (await post(http, url, app_text(standin, "zhangsan", "村" * 1000)))["errcode"] == 0
     assert standin.app_messages[-1]["text"]["content"] == "村" * 682  # cut at 2048 bytes, whole chars
+    markdown = {"touser": "zhangsan", "msgtype": "markdown", "agentid": standin.agent_id}
+    too_long = await post(http, url, {**markdown, "markdown": {"content": "a" * 2049}})
+    assert too_long["errcode"] == 40058                                 # app markdown is refused, not cut
+    assert (await post(http, url, {**markdown, "markdown": {"content": "a" * 2048}}))["errcode"] == 0
 
 
 async def test_app_per_member_rate_limit(standin: WeComStandIn, http: aiohttp.ClientSession,
