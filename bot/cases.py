@@ -138,7 +138,7 @@ def by_message(db: Database, message_id: int) -> Case | None:
 
 def find(db: Database, *, village: str | None = None, town: str | None = None, statuses: Iterable[str] = (),
          requester: str | None = None, assignee: str | None = None, confidential: bool | None = False,
-         since: datetime | None = None) -> list[Case]:
+         since: datetime | None = None, answered_since: datetime | None = None) -> list[Case]:
     """Cases by filter; reports (clues) are left out unless asked for, so no village view can show them."""
     where, args = [], []
     for column, value in (("c.village", village), ("c.town", town), ("c.requester", requester),
@@ -152,9 +152,10 @@ def find(db: Database, *, village: str | None = None, town: str | None = None, s
         args += statuses
     if confidential is not None:
         where.append("s.kind = 'report'" if confidential else "s.kind != 'report'")
-    if since is not None:
-        where.append("c.received_at >= ?")
-        args.append(since.isoformat())
+    for column, moment in (("c.received_at", since), ("s.answered_at", answered_since)):
+        if moment is not None:
+            where.append(f"{column} >= ?")   # ISO text, always in Asia/Shanghai: compares as time
+            args.append(moment.isoformat())
     sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY c.id"
     return [_case(r) for r in db.query(sql, args)]
 

@@ -60,8 +60,8 @@ def gather(db: Database, town: Town, at: datetime, calendar: WorkCalendar, roles
            unanswered_hours: int, sees_all_traffic: bool) -> TownStats:
     active = cases.find(db, town=town.name, statuses=ACTIVE)
     recent = cases.find(db, town=town.name, since=at - WEEK)
-    answered = [c for c in cases.find(db, town=town.name, statuses=("answered", "closed"))
-                if c.answered_at and c.answered_at >= at - WEEK]
+    # Only the last week's answers: the morning job must not read the town's whole history.
+    answered = cases.find(db, town=town.name, statuses=("answered", "closed"), answered_since=at - WEEK)
     stats = {v.name: VillageStats(v.name) for v in town.villages}
     for c in (c for c in recent if at - DAY <= c.received_at < at and c.kind in cases.REQUEST_KINDS):
         if c.village in stats and c.status != "dismissed":

@@ -32,6 +32,9 @@ async def test_the_morning_digest_for_the_sample_town(config, clock, standin):
     answered = open_case(bot, received="2026-11-30T09:00+08:00", kind="consult")
     change(bot, answered, "2026-11-30T09:20+08:00", first_response_at="2026-11-30T09:20+08:00",
            status="answered", answered_at="2026-11-30T16:00+08:00", rating="满意")
+    stale = open_case(bot, received="2026-11-20T09:00+08:00", kind="help")             # answered 9 days ago:
+    change(bot, stale, "2026-11-21T09:00+08:00", first_response_at="2026-11-21T09:00+08:00",   # out of the week
+           status="answered", answered_at="2026-11-22T10:00+08:00", rating="不满意")
     open_case(bot, received="2026-11-25T09:00+08:00", kind="consult")                 # overdue since 11-27
     open_case(bot, received="2026-11-30T10:00+08:00", kind="consult", village="双虹村")   # due 12-02, no reply
     open_case(bot, received="2026-11-30T15:00+08:00", kind="report", text="村会计把集体的钱借给自己小舅子")
@@ -51,13 +54,13 @@ async def test_the_morning_digest_for_the_sample_town(config, clock, standin):
     assert lines[5].startswith("> 城南村　") and "超期1" in lines[5] and "响应20分钟" in lines[5]
     assert "> 高峰村　7天无消息" in lines                # the bridge sees all traffic here
     assert "**7天无消息（僵尸群）**：高峰村、南大街社区" in lines
-    assert "J104 城南村：村会计把集体的钱借给自己小舅子" in mine            # clue text privately
+    assert "J105 城南村：村会计把集体的钱借给自己小舅子" in mine            # clue text privately
     assert any(line.startswith("**今日话题**：路灯(3)") for line in lines)
 
     [group] = robot_texts(standin, INSPECTORS_ROBOT)
-    assert "**新线索 1 条**：J104（内容已私信纪委）" in group and "小舅子" not in group
+    assert "**新线索 1 条**：J105（内容已私信纪委）" in group and "小舅子" not in group
     assert [line for line in group.split("\n") if not line.startswith("**新线索")] == \
-        [line for line in lines if not line.startswith(("**新线索", "> J104"))]
+        [line for line in lines if not line.startswith(("**新线索", "> J105"))]
     await bot.stop()
 
 
