@@ -156,14 +156,17 @@ def test_train_main_writes_identical_models_and_counts_corrections(tmp_path):
     (data / "corrections" / "c.jsonl").write_text(
         json.dumps({"text": "路灯坏了好几天", "label": "followup", "by": "王主任", "ts": 1},
                    ensure_ascii=False) + "\nnot json\n", encoding="utf-8")
+    _write(data / "validation" / "strangers.jsonl", [("收到了", "chatter"), ("书记收了红包", "report")])
     out = io.StringIO()
     assert train_main(out, data_dir=data, out=tmp_path / "m1.json") == 0
     assert "纠正样本 1 条" in out.getvalue()
+    assert "新写作者验证集 strangers（2条）：准确率" in out.getvalue()   # scored, never trained on
     assert train_main(io.StringIO(), data_dir=data, out=tmp_path / "m2.json") == 0
     m1 = (tmp_path / "m1.json").read_bytes()
     assert m1 == (tmp_path / "m2.json").read_bytes()
     counts = json.loads(m1)["meta"]["counts"]
     assert counts["help"] == 0 and counts["followup"] == 2  # the corrected line moved
+    assert counts["report"] == 1 and counts["chatter"] == 1   # validation lines are not training lines
 
 
 def test_train_main_without_data(tmp_path):
