@@ -45,7 +45,7 @@ def training_paths(data_dir: Path) -> list[Path]:
 def train_main(stdout: TextIO, data_dir: Path = DATA_DIR, out: Path | None = None) -> int:
     """Rebuild model.json deterministically and print what it was trained on."""
     from bot.classifier import LABELS, Classifier, _load_cached, train
-    from bot.classifier_train import metrics, save
+    from bot.classifier_train import metrics, read_examples, save
 
     paths = training_paths(data_dir)
     if not paths:
@@ -68,9 +68,9 @@ def train_main(stdout: TextIO, data_dir: Path = DATA_DIR, out: Path | None = Non
     # strangers worse shows here at once.
     classifier = Classifier(model)
     for path in sorted((data_dir / "validation").glob("*.jsonl")):
-        rows = [r for r in map(json.loads, path.read_text(encoding="utf-8").splitlines()) if r.get("label") in LABELS]
-        pairs = [(LABELS.index(r["label"]), LABELS.index(classifier.classify(r.get("text")).label)) for r in rows]
-        stdout.write(f"新写作者验证集 {path.stem}（{len(rows)}条）：{_figures(metrics(pairs))}\n")
+        pairs = [(LABELS.index(label), LABELS.index(classifier.classify(text).label))
+                 for text, label, _ in read_examples([path])]
+        stdout.write(f"新写作者验证集 {path.stem}（{len(pairs)}条）：{_figures(metrics(pairs))}\n")
     stdout.write(f"模型已写入 {target}\n")
     stdout.flush()
     return 0
