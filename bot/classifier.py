@@ -175,6 +175,16 @@ def _softmax(scores: list[float]) -> list[float]:
     return [e / total for e in exps]
 
 
+def probabilities(bias: list[float], weights: dict[str, list[float]], feats: list[str]) -> list[float]:
+    """The model's arithmetic, shared by serving and by training's cross-validation."""
+    vecs = [w for w in map(weights.get, feats) if w is not None]
+    if not vecs:
+        return _softmax(list(bias))
+    # Column sums in C (zip/sum) rather than a Python loop per feature and label.
+    v = 1.0 / math.sqrt(len(feats))
+    return _softmax([b + v * s for b, s in zip(bias, map(sum, zip(*vecs)))])
+
+
 class Classifier:
     def __init__(self, model: dict) -> None:
         self.labels: tuple[str, ...] = tuple(model["labels"])
@@ -189,12 +199,7 @@ class Classifier:
         self._ci = self.labels.index("chatter")
 
     def probabilities(self, feats: list[str]) -> list[float]:
-        vecs = [w for w in map(self.weights.get, feats) if w is not None]
-        if not vecs:
-            return _softmax(list(self.bias))
-        # Column sums in C (zip/sum) rather than a Python loop per feature and label.
-        v = 1.0 / math.sqrt(len(feats))
-        return _softmax([b + v * s for b, s in zip(self.bias, map(sum, zip(*vecs)))])
+        return probabilities(self.bias, self.weights, feats)
 
     def decide(self, probs: list[float], feats: list[str]) -> int:
         return decide(probs, feats, self.report_threshold, self.chatter_threshold,

@@ -9,7 +9,8 @@ import random
 from pathlib import Path
 from typing import Iterable
 
-from bot.classifier import CORRECTION_WEIGHT, LABELS, MODEL_VERSION, decide, featurize
+from bot.classifier import (CORRECTION_WEIGHT, LABELS, MODEL_VERSION, _softmax, decide, featurize,
+                            probabilities)
 from bot.textnorm import normalize
 
 SEED = 20240601
@@ -53,13 +54,6 @@ def read_examples(paths: Iterable[Path]) -> list[tuple[str, str, float]]:
                     target[text] = (label, weight)  # later lines win: the latest correction
     merged = {**base, **corrected}
     return [(t, lab, w) for t, (lab, w) in sorted(merged.items())]
-
-
-def _softmax(scores: list[float]) -> list[float]:
-    m = max(scores)
-    exps = [math.exp(s - m) for s in scores]
-    total = sum(exps)
-    return [e / total for e in exps]
 
 
 def fit(rows: list[tuple[list[str], int, float]]) -> tuple[list[float], dict[str, list[float]]]:
@@ -112,18 +106,6 @@ def fit(rows: list[tuple[list[str], int, float]]) -> tuple[list[float], dict[str
 
 def _rows(examples: list[Example]) -> list[tuple[list[str], int, float]]:
     return [(featurize(t), LABELS.index(lab), w) for t, lab, w in examples]
-
-
-def _probs(bias: list[float], weights: dict[str, list[float]], feats: list[str]) -> list[float]:
-    scores = list(bias)
-    if feats:
-        v = 1.0 / math.sqrt(len(feats))
-        for f in feats:
-            wf = weights.get(f)
-            if wf:
-                for i in range(len(scores)):
-                    scores[i] += wf[i] * v
-    return _softmax(scores)
 
 
 def _cost(gold: int, pred: int) -> float:
@@ -193,7 +175,7 @@ def train_model(examples: list[Example]) -> dict:
         held: list[tuple[list[str], int, list[float]]] = []
         for k in range(FOLDS):
             bias, weights = fit([r for r, f in zip(rows, folds) if f != k])
-            held += [(x, y, _probs(bias, weights, x)) for (x, y, _), f in zip(rows, folds) if f == k]
+            held += [(x, y, probabilities(bias, weights, x)) for (x, y, _), f in zip(rows, folds) if f == k]
         t_report, t_chatter = tune(held)
         ri, fi, ci = LABELS.index("report"), LABELS.index("followup"), LABELS.index("chatter")
         pairs = [(y, decide(p, x, t_report, t_chatter, ri, fi, ci)) for x, y, p in held]
