@@ -1,4 +1,7 @@
-"""The application: builds every part from the configuration and runs them for the server's lifetime."""
+"""The application: builds every part from the configuration and runs them for the server's lifetime.
+
+It knows no plugin: the handler table and the daily jobs are given to it (`Bot(config, handlers=…, jobs=…)`),
+and the serving command composes them from the installed plugins (bot/plugins.py)."""
 from __future__ import annotations
 
 import asyncio
@@ -7,28 +10,28 @@ import fcntl
 import logging
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Callable, Sequence, TypeVar
 
 import aiohttp
 from sqlite_utils import Database
 
-from bot import inbox
+from bot import data, inbox
+from bot.channels.wecom import WeComClient
+from bot.classifier import load as load_classifier
 from bot.clock import Clock, SystemClock
 from bot.config import Config
+from bot.context import Context, MessageContext
 from bot.crypto import CallbackCrypto
 from bot.dispatch import Dispatcher, Handler
 from bot.inbox import Message
+from bot.jobs import Job, JobError, JobRunner, Scheduler
 from bot.outbound import Outgoing
 from bot.outbox import Outbox
 from bot.roles import Roles
 from bot.storage import Store
-from bot.wecom import WeComClient
 from bot.workdays import WorkCalendar
-from bot import DATA_DIR
 
 log = logging.getLogger("xiaowei")
-FULLWIDTH = {0xFF10 + i: 0x30 + i for i in range(10)} | {0xFF21 + i: 0x41 + i for i in range(26)} \
-    | {0xFF41 + i: 0x61 + i for i in range(26)} | {0x3000: 0x20}
 T = TypeVar("T")
 
 
@@ -36,34 +39,42 @@ class AlreadyRunning(RuntimeError):
     pass
 
 
+class _Rehearsal(Exception):
+    """Raised inside a dry-run transaction so that SQLite rolls it back; carries what it would have sent."""
+
+    def __init__(self, result: object, rows: list[dict]):
+        self.result, self.rows = result, rows
+
+
 class Bot:
-    def __init__(self, config: Config, *, clock: Clock | None = None, handlers: Sequence[Handler] | None = None,
-                 schedule: bool = True):
+    def __init__(self, config: Config, *, handlers: Sequence[Handler] = (), jobs: Sequence[Job] = (),
+                 clock: Clock | None = None, schedule: bool = True, dry_run: bool = False):
         self.config = config
         self.clock = clock or SystemClock()
         self.store = Store(config.storage_path)
-        self.calendar = WorkCalendar((DATA_DIR / "holidays", *config.rules.holiday_dirs), clock=self.clock,
+        self.calendar = WorkCalendar((Path(str(data("holidays"))), *config.rules.holiday_dirs), clock=self.clock,
                                      on_fallback=self._calendar_fallback)
         self.app_crypto = CallbackCrypto(config.wecom.token, config.wecom.encoding_aes_key, config.wecom.corp_id) \
             if config.wecom.encoding_aes_key else None
         self.aibot_crypto = CallbackCrypto(config.aibot.token, config.aibot.encoding_aes_key, "") \
             if config.aibot.encoding_aes_key else None
-        if handlers is None:
-            from handlers import default_handlers
-            handlers = default_handlers()
-        self.dispatcher = Dispatcher(self, handlers)
         self.roles = Roles(config)
+        self.base = Context(config=config, roles=self.roles, calendar=self.calendar, clock=self.clock,
+                            commit=self.commit, read=self.store.read)
+        self.dispatcher = Dispatcher(handlers, load=self.load_message, context=self.message_context,
+                                     done=self._handled, failed=self._handler_failed)
+        self.jobs = JobRunner(jobs, self.base, self._job_failed)
         self.session: aiohttp.ClientSession | None = None
         self.client: WeComClient | None = None
         self.outbox: Outbox | None = None
+        self.scheduler: Scheduler | None = None
+        self.sending = False
+        self._schedule = schedule
+        # Dry run: every transaction is rolled back; the outbox rows it wrote are kept here instead.
+        self.rehearsed: list[dict] | None = [] if dry_run else None
         self._tasks: list[asyncio.Task] = []
-        self._classifier = None
-        self._verdicts: dict[int, Any] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock_handle = None
-        self.sending = False
-        self.scheduler = None
-        self._schedule = schedule
 
     # --- lifecycle -------------------------------------------------------------------------------------
     async def start(self, *, background: bool = True) -> None:
@@ -76,15 +87,17 @@ class Bot:
         self.session = aiohttp.ClientSession()
         self.client = WeComClient(self.session, self.config.wecom, self.clock)
         self.outbox = Outbox(self.store, self.client, self.clock, on_dead=self._outbox_dead)
-        recovered = await self.dispatcher.recover()
-        if recovered:
-            log.info("recovered %s stored messages that were not handled before the last stop", recovered)
         if background:
-            from schedules.jobs import start_scheduler
+            recovered = await self.store.read(inbox.pending_ids)
+            for message_id in recovered:
+                self.dispatcher.submit(message_id)
+            if recovered:
+                log.info("recovered %s stored messages that were not handled before the last stop", len(recovered))
             self._tasks = [asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
                            asyncio.create_task(self.outbox.run(), name="outbox")]
             if self._schedule:
-                self.scheduler = await start_scheduler(self)
+                self.scheduler = Scheduler(self.jobs, self.config)
+                self.scheduler.start()
 
     def _take_sender_lock(self) -> bool:
         if str(self.config.storage_path) == ":memory:":
@@ -101,9 +114,9 @@ class Bot:
         return True
 
     async def stop(self) -> None:
-        from schedules.jobs import stop_scheduler
-        await stop_scheduler(self.scheduler)
-        self.scheduler = None
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+            self.scheduler = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -118,39 +131,34 @@ class Bot:
             self._lock_handle = None
 
     # --- what handlers and jobs use ---------------------------------------------------------------------
-    @property
-    def classifier(self):
-        if self._classifier is None:
-            from bot.classifier import load
-            self._classifier = load()
-        return self._classifier
-
-    def verdict(self, msg: Message):
-        """The classifier's reading of a message, computed once however many handlers ask."""
-        if msg.id not in self._verdicts:
-            if len(self._verdicts) > 1000:
-                self._verdicts.clear()
-            self._verdicts[msg.id] = self.classifier.classify(msg.text)
-        return self._verdicts[msg.id]
-
-    @staticmethod
-    def own_words(msg: Message) -> str:
-        """What the sender wrote, as they wrote it, without the @-mentions: what a case keeps and shows."""
-        from bot.textnorm import strip_mentions
-        # Full-width digits and Latin letters (phone keyboards) fold to ASCII so "办结 １０１" works.
-        return strip_mentions(msg.text).translate(FULLWIDTH).strip()
-
-    def due_at(self, kind: str, start: datetime) -> datetime:
-        return self.calendar.due_at(kind, start, self.config.rules.close_time)
+    def message_context(self, msg: Message) -> MessageContext:
+        return MessageContext(config=self.config, roles=self.roles, calendar=self.calendar, clock=self.clock,
+                              commit=self.commit, read=self.store.read, message=msg,
+                              classify=lambda text: load_classifier().classify(text))
 
     async def commit(self, fn: Callable[[Database, Outgoing], T], key: str | None = None) -> T:
         """Run fn(db, out) in one write transaction; whatever it sends is committed with it."""
         now = self.clock.now()
         key = key or f"tx:{now.isoformat()}:{id(fn)}"
+        if self.rehearsed is not None:
+            return await self._rehearse(fn, now, key)
         result = await self.store.write(lambda db: fn(db, Outgoing(db, self.config, now, key)))
         if self.outbox:
             self.outbox.wake()
         return result
+
+    async def _rehearse(self, fn: Callable[[Database, Outgoing], T], now: datetime, key: str) -> T:
+        def tx(db: Database) -> None:
+            before = db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]
+            result = fn(db, Outgoing(db, self.config, now, key))
+            raise _Rehearsal(result, list(db["outbox"].rows_where("id > ?", [before], order_by="id")))
+        try:
+            await self.store.write(tx)
+        except _Rehearsal as done:
+            assert self.rehearsed is not None
+            self.rehearsed += done.rows
+            return done.result  # type: ignore[return-value]
+        raise AssertionError("a rehearsal always rolls back")
 
     async def receive(self, msg: Message) -> tuple[int, bool]:
         """Store an inbound message (committed before the caller answers WeCom) and hand it over."""
@@ -168,20 +176,40 @@ class Bot:
 
     async def load_message(self, message_id: int) -> Message | None:
         row = await self.store.read(inbox.load_row, message_id)
-        if row is None:
-            return None
-        return Message(
-            id=row["id"], channel=row["channel"], msgid=row["msgid"], chattype=row["chattype"],
-            sender=row["sender"], sender_name=row["sender_name"] or "", text=row["text"],
-            received_at=datetime.fromisoformat(row["received_at"]), chat_id=row["chat_id"],
-            village=self.config.village_by_name(row["village"]) if row["village"] else None,
-            mentions_bot=bool(row["mentions_bot"]), response_url=row["response_url"])
+        return inbox.from_row(row, self.config) if row else None
 
     async def settle(self) -> None:
         """Handle everything received and send everything due (tests and the demo; no sleeping)."""
         await self.dispatcher.idle()
         if self.outbox and self.sending:
             await self.outbox.drain()
+
+    # --- the one error path -----------------------------------------------------------------------------
+    async def report_failure(self, key: str, alert: str, exc: BaseException,
+                             mark: Callable[[Database], object] | None = None) -> None:
+        """Handlers and jobs fail here alike: logged without message text, marked, admins alerted once per key."""
+        log.error("%s failed", key, exc_info=exc)
+
+        def tx(db: Database, out: Outgoing) -> None:
+            if mark is not None:
+                mark(db)
+            out.alert_admins(key, alert)
+        with contextlib.suppress(Exception):   # the alert itself must never take the service down
+            await self.commit(tx)
+
+    async def _handled(self, message_id: int, handler: str | None) -> None:
+        await self.store.write(inbox.mark, message_id, "done", handler, self.clock.now())
+
+    async def _handler_failed(self, message_id: int, handler: str | None, exc: BaseException) -> None:
+        await self.report_failure(
+            f"handler-failed:{message_id}", f"消息 {message_id} 处理出错（{handler}），请查看日志", exc,
+            mark=lambda db: inbox.mark(db, message_id, "failed", handler, self.clock.now(), type(exc).__name__))
+
+    async def _job_failed(self, err: JobError) -> None:
+        await self.report_failure(
+            f"job-error:{err.job.name}:{err.target}:{err.day}",
+            f"定时任务「{err.job.title}」在{err.target}出错：{type(err.cause).__name__}: {err.cause}。"
+            "其他村不受影响；这个村今天的这项任务没有完成，请查看日志。", err.cause)
 
     def _calendar_fallback(self, year: int) -> None:
         text = (f"{year} 年的法定节假日安排尚未录入，期限暂按周末计算。"

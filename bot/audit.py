@@ -1,4 +1,4 @@
-"""`xiaowei audit verify`: finds case history edited, deleted or reordered behind the bot's back, by walking the
+"""History that cannot be edited quietly (`xiaowei audit verify`): finds case history edited, deleted or reordered behind the bot's back, by walking the
 hash chain, comparing each case's intake facts with its first event, and re-folding every case's state."""
 from __future__ import annotations
 
@@ -41,15 +41,3 @@ def verify(db: Database) -> list[str]:
         if any(str(state[c]) != str(expected.get(c, None if c != "supervised" else 0)) for c in STATE_COLUMNS):
             problems.append(f"诉求 #{state['case_id']}：当前状态与历史记录推算的不一致")
     return problems
-
-
-def verify_main(db: Database, out) -> int:
-    problems = verify(db)
-    count = db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
-    if not problems:
-        print(f"核验通过：{count} 条事件，哈希链完整，诉求登记内容和当前状态均与历史一致。", file=out)
-        return 0
-    print(f"发现 {len(problems)} 处问题（共 {count} 条事件）：", file=out)
-    for p in problems:
-        print(f"  - {p}", file=out)
-    return 1

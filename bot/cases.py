@@ -17,6 +17,8 @@ LABEL_WORDS = {"咨询": "consult", "求助": "help", "建议": "suggestion", "�
                "举报": "report", "闲聊": "chatter", "催办": "followup"}
 LEVEL_NAMES = {"village": "村", "town": "镇", "county": "县纪委监委"}
 LEVELS = ("village", "town", "county")
+ACTIVE = ("unconfirmed", "open")          # still waiting for the village (or town) to act
+DONE = ("answered", "closed")
 STATUS_NAMES = {"unconfirmed": "待确认", "open": "办理中", "answered": "已办结", "closed": "已评价",
                 "dismissed": "不予登记"}
 GENESIS = "0" * 64
@@ -54,7 +56,7 @@ class Case:
 
     @property
     def active(self) -> bool:
-        return self.status in ("unconfirmed", "open")
+        return self.status in ACTIVE
 
     def overdue(self, now: datetime) -> bool:
         return self.active and now > self.due_at
@@ -122,18 +124,24 @@ def open_case(db: Database, *, message_id: int | None, town: str, village: str, 
     return get_by_id(db, next_id)
 
 
+def _one(db: Database, where: str, args: list) -> Case | None:
+    row = next(db.query(_SELECT + " WHERE " + where, args), None)
+    return _case(row) if row else None
+
+
 def get_by_id(db: Database, case_id: int) -> Case:
-    return _case(next(db.query(_SELECT + " WHERE c.id = ?", [case_id])))
+    case = _one(db, "c.id = ?", [case_id])
+    assert case is not None, case_id
+    return case
 
 
 def get(db: Database, number: str) -> Case | None:
-    rows = list(db.query(_SELECT + " WHERE c.number = ? COLLATE NOCASE", [number.strip().upper()]))
-    return _case(rows[0]) if rows else None
+    # Numbers are stored upper-case; an exact match uses the unique index (NOCASE could not).
+    return _one(db, "c.number = ?", [number.strip().upper()])
 
 
 def by_message(db: Database, message_id: int) -> Case | None:
-    rows = list(db.query(_SELECT + " WHERE c.message_id = ?", [message_id]))
-    return _case(rows[0]) if rows else None
+    return _one(db, "c.message_id = ?", [message_id])
 
 
 def find(db: Database, *, village: str | None = None, town: str | None = None, statuses: Iterable[str] = (),

@@ -14,7 +14,7 @@ from typing import Iterable
 
 import jieba
 
-from bot import DATA_DIR
+from bot import data
 from bot.textnorm import BOT_NAMES, normalize, quoted
 
 LABELS = ("consult", "help", "suggestion", "disclosure", "report", "followup", "chatter")
@@ -110,9 +110,7 @@ def tokenizer() -> jieba.Tokenizer:
     tk.tmp_dir = tempfile.gettempdir()
     tk.cache_file = "xiaowei_jieba.cache"
     tk.initialize()
-    userdict = DATA_DIR / "userdict.txt"
-    if userdict.exists():
-        tk.load_userdict(str(userdict))
+    tk.load_userdict(str(data("userdict.txt")))
     return tk
 
 
@@ -250,7 +248,7 @@ def _load_cached(path: str) -> Classifier:
 
 
 def load(path: Path | str | None = None) -> Classifier:
-    return _load_cached(str(Path(path) if path else DATA_DIR / "model.json"))
+    return _load_cached(str(Path(path) if path else data("model.json")))
 
 
 def train(paths: Iterable[Path]) -> dict:

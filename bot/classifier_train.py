@@ -34,6 +34,11 @@ def fold(text: str, folds: int = 5) -> int:
     return hashlib.sha1(text.encode("utf-8")).digest()[0] % folds
 
 
+def training_paths(data_dir: Path) -> list[Path]:
+    """The project's own texts and cadres' exported corrections; never data/validation/."""
+    return sorted((data_dir / "training").glob("*.jsonl")) + sorted((data_dir / "corrections").glob("*.jsonl"))
+
+
 def read_examples(paths: Iterable[Path]) -> list[tuple[str, str, float]]:
     """(text, label, weight); corrections override same-text handwritten examples."""
     base: dict[str, tuple[str, float]] = {}

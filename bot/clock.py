@@ -8,6 +8,13 @@ from zoneinfo import ZoneInfo
 TZ = ZoneInfo("Asia/Shanghai")
 
 
+def local(when: datetime | str) -> datetime:
+    """Aware Asia/Shanghai time; a naive value is read as Shanghai time (how cadres and files write it)."""
+    if isinstance(when, str):
+        when = datetime.fromisoformat(when.strip())
+    return when.replace(tzinfo=TZ) if when.tzinfo is None else when.astimezone(TZ)
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
@@ -17,21 +24,23 @@ class SystemClock:
         return datetime.now(TZ)
 
 
-class FakeClock:
-    """A clock tests and the demo move by hand; never sleeps."""
+class FixedClock:
+    """Always the same moment: `run-job --at` runs a job as of then, whatever the wall clock says."""
 
-    def __init__(self, start: datetime | str):
-        if isinstance(start, str):
-            start = datetime.fromisoformat(start)
-        self._now = start.astimezone(TZ) if start.tzinfo else start.replace(tzinfo=TZ)
+    def __init__(self, at: datetime | str):
+        self._at = local(at)
 
     def now(self) -> datetime:
-        return self._now
+        return self._at
+
+
+class ManualClock(FixedClock):
+    """A clock the demo and the tests move by hand; nothing ever sleeps."""
 
     def advance(self, **delta: float) -> datetime:
-        self._now += timedelta(**delta)
-        return self._now
+        self._at += timedelta(**delta)
+        return self._at
 
     def set(self, when: datetime | str) -> datetime:
-        self._now = FakeClock(when).now()
-        return self._now
+        self._at = local(when)
+        return self._at

@@ -8,8 +8,9 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import time
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -126,20 +127,25 @@ class Config:
     schedule: Schedule
     admins: tuple[str, ...]
     towns: tuple[Town, ...]
-    _by_chat: Mapping[str, Village] = field(default_factory=dict, repr=False, compare=False)
 
     def villages(self) -> Iterator[Village]:
         for town in self.towns:
             yield from town.villages
 
+    @cached_property
+    def _index(self) -> tuple[dict[str, Village], dict[str, Village], dict[str, Town]]:
+        # Looked up for every message and roster row: dictionaries, built once per configuration.
+        villages = list(self.villages())
+        return ({v.chat_id: v for v in villages}, {v.name: v for v in villages}, {t.name: t for t in self.towns})
+
     def village_by_chat(self, chat_id: str | None) -> Village | None:
-        return self._by_chat.get(chat_id or "")
+        return self._index[0].get(chat_id or "")
 
     def village_by_name(self, name: str) -> Village | None:
-        return next((v for v in self.villages() if v.name == name), None)
+        return self._index[1].get(name)
 
     def town(self, name: str) -> Town:
-        return next(t for t in self.towns if t.name == name)
+        return self._index[2][name]
 
 
 ENV_PREFIX = "XIAOWEI_"
@@ -285,7 +291,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
             by_chat[village.chat_id] = village
             names.add(village.name)
     return Config(path=path, server=server, storage_path=storage_path, wecom=wecom, aibot=aibot, bridge=bridge,
-                  rules=rules, schedule=schedule, admins=admins, towns=towns, _by_chat=by_chat)
+                  rules=rules, schedule=schedule, admins=admins, towns=towns)
 
 
 def _town(r: _Reader, data: Any, where: str) -> Town:

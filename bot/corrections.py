@@ -4,11 +4,14 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import TextIO
 
 from sqlite_utils import Database
 
-from bot import DATA_DIR
+from bot import data
+
+
+def default_dir() -> Path:
+    return Path(str(data("corrections")))
 
 
 def export(db: Database, out_dir: Path, today: date) -> tuple[Path, int]:
@@ -23,9 +26,3 @@ def export(db: Database, out_dir: Path, today: date) -> tuple[Path, int]:
             f.write(json.dumps({"text": row["text"], "label": row["label"], "was": row["old_label"],
                                 "at": row["at"]}, ensure_ascii=False) + "\n")
     return path, len(latest)
-
-
-def export_main(db: Database, today: date, out: TextIO, out_dir: Path = DATA_DIR / "corrections") -> int:
-    path, count = export(db, out_dir, today)
-    print(f"已导出 {count} 条干部纠正到 {path}；运行 xiaowei train 让模型学到它们。", file=out)
-    return 0

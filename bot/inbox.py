@@ -6,7 +6,12 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from bot.config import Village
+from bot.config import Config, Village
+from bot.textnorm import strip_mentions
+
+# Full-width digits and Latin letters (phone keyboards) fold to ASCII so "办结 １０１" works.
+FULLWIDTH = {0xFF10 + i: 0x30 + i for i in range(10)} | {0xFF21 + i: 0x41 + i for i in range(26)} \
+    | {0xFF41 + i: 0x61 + i for i in range(26)} | {0x3000: 0x20}
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,11 @@ class Message:
     def in_group(self) -> bool:
         return self.chattype == "group"
 
+    @property
+    def words(self) -> str:
+        """What the sender wrote, as they wrote it, without the @-mentions: what a case keeps and shows."""
+        return strip_mentions(self.text).translate(FULLWIDTH).strip()
+
 
 def record(db: Database, msg: Message) -> tuple[int, bool]:
     """Store a message; returns (row id, True) the first time and (row id, False) for a redelivery."""
@@ -44,8 +54,15 @@ def record(db: Database, msg: Message) -> tuple[int, bool]:
 
 
 def load_row(db: Database, message_id: int) -> dict | None:
-    rows = list(db.query("SELECT * FROM messages WHERE id = ?", [message_id]))
-    return rows[0] if rows else None
+    return next(db["messages"].rows_where("id = ?", [message_id]), None)
+
+
+def from_row(row: dict, config: Config) -> Message:
+    return Message(
+        id=row["id"], channel=row["channel"], msgid=row["msgid"], chattype=row["chattype"], sender=row["sender"],
+        sender_name=row["sender_name"] or "", text=row["text"], received_at=datetime.fromisoformat(row["received_at"]),
+        chat_id=row["chat_id"], village=config.village_by_name(row["village"]) if row["village"] else None,
+        mentions_bot=bool(row["mentions_bot"]), response_url=row["response_url"])
 
 
 def pending_ids(db: Database) -> list[int]:

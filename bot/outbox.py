@@ -15,7 +15,7 @@ from sqlite_utils import Database
 
 from bot.clock import Clock
 from bot.storage import Store
-from bot.wecom import RATE_LIMITED, WeComClient, WeComError
+from bot.channels.wecom import RATE_LIMITED, WeComClient, WeComError
 
 log = logging.getLogger("xiaowei.outbox")
 

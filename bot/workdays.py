@@ -1,29 +1,27 @@
 """Working-day arithmetic for legal deadlines, following the State Council's yearly holiday arrangement."""
 from __future__ import annotations
 
-import json
 import logging
 import re
 import tomllib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import TextIO
 
 import chinese_calendar
 
-from bot import DATA_DIR
-from bot.clock import TZ, Clock, SystemClock
+from bot import data
+from bot.clock import Clock, SystemClock, local
+from bot.wording import WEEKDAYS
 
 log = logging.getLogger("xiaowei.workdays")
 
 LIMITS: dict[str, int] = {"consult": 2, "help": 3, "suggestion": 5, "disclosure": 10, "escalation": 1}
 
 FALLBACK_SOURCE = "无官方安排：仅按周末计算"
-_CC_SOURCE = f"chinesecalendar {chinese_calendar.__version__} (国务院办公厅通知)"
+CC_SOURCE = f"chinesecalendar {chinese_calendar.__version__} (国务院办公厅通知)"
 _CC_YEARS = frozenset(d.year for d in chinese_calendar.holidays)
-_WEEKDAYS = "一二三四五六日"
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _FILE_KEYS = {"year", "source", "holidays", "workdays"}
 
@@ -42,10 +40,9 @@ class YearTable:
 
 
 def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(DATA_DIR.parent))
-    except ValueError:
-        return str(path)
+    """How an admin finds the file again: data/holidays/2027.toml for the shipped folder, else the full path."""
+    shipped = Path(str(data("holidays")))
+    return f"data/holidays/{path.name}" if path.resolve().parent == shipped.resolve() else str(path)
 
 
 def _parse_dates(where: str, key: str, entries: object, year: int) -> set[date]:
@@ -103,14 +100,14 @@ def load_year_file(path: Path) -> tuple[YearTable, str]:
     if weekdays:
         # Adjusted working days are always weekend days; a weekday here is almost surely a typo.
         d = weekdays[0]
-        raise HolidayDataError(f"{where}：workdays 中的 {d.isoformat()} 是周{_WEEKDAYS[d.weekday()]}，调休上班日应在周末")
+        raise HolidayDataError(f"{where}：workdays 中的 {d.isoformat()} 是周{WEEKDAYS[d.weekday()]}，调休上班日应在周末")
     table = YearTable(year, where, True, tuple(sorted(holidays)), tuple(sorted(workdays)))
     return table, str(doc.get("source", ""))
 
 
 def _chinesecalendar_table(year: int) -> YearTable:
     return YearTable(
-        year, _CC_SOURCE, True,
+        year, CC_SOURCE, True,
         tuple(sorted(d for d in chinese_calendar.holidays if d.year == year)),
         tuple(sorted(d for d in chinese_calendar.workdays if d.year == year)),
     )
@@ -119,7 +116,7 @@ def _chinesecalendar_table(year: int) -> YearTable:
 class WorkCalendar:
     """Which days count as working days; data files override chinesecalendar, unknown years fall back to weekends."""
 
-    def __init__(self, holiday_dirs: Sequence[Path] = (DATA_DIR / "holidays",), clock: Clock | None = None,
+    def __init__(self, holiday_dirs: Sequence[Path] | None = None, clock: Clock | None = None,
                  on_fallback: Callable[[int], None] | None = None):
         self._clock = clock or SystemClock()
         self._on_fallback = on_fallback
@@ -129,7 +126,7 @@ class WorkCalendar:
         self._fallback_notified: dict[int, date] = {}
         # Files are read up front so a bad one stops the bot at start-up, not mid-deadline.
         # Later directories win, so a config-given directory can correct the shipped one.
-        for directory in holiday_dirs:
+        for directory in (Path(str(data("holidays"))),) if holiday_dirs is None else holiday_dirs:
             for path in sorted(Path(directory).glob("*.toml")):
                 table, notice = load_year_file(path)
                 self._tables[table.year] = table
@@ -152,7 +149,7 @@ class WorkCalendar:
         return self._notices.get(year, "")
 
     def _notify_fallback(self, year: int) -> None:
-        today = self._clock.now().astimezone(TZ).date()
+        today = local(self._clock.now()).date()
         if self._fallback_notified.get(year) == today:
             return
         self._fallback_notified[year] = today
@@ -190,82 +187,18 @@ class WorkCalendar:
     def due_at(self, kind: str, received_at: datetime, close: time = time(23, 59, 59)) -> datetime:
         if kind not in LIMITS:
             raise ValueError(f"未知类型 {kind}，可选 {', '.join(LIMITS)}")
-        local = received_at.replace(tzinfo=TZ) if received_at.tzinfo is None else received_at.astimezone(TZ)
-        due = self.add_workdays(local.date(), LIMITS[kind])
-        return datetime.combine(due, close.replace(tzinfo=None), tzinfo=TZ)
+        due = self.add_workdays(local(received_at).date(), LIMITS[kind])
+        return local(datetime.combine(due, close.replace(tzinfo=None)))
 
 
-def _day(d: date) -> str:
-    return f"{d.isoformat()} 周{_WEEKDAYS[d.weekday()]}"
-
-
-def _name(d: date) -> str | None:
-    value = chinese_calendar.holidays.get(d) or chinese_calendar.workdays.get(d)
+def holiday_name(day: date) -> str | None:
+    """The holiday (or the holiday a 调休 working day belongs to) as chinesecalendar names it, in Chinese."""
+    value = chinese_calendar.holidays.get(day) or chinese_calendar.workdays.get(day)
     try:
         return chinese_calendar.Holiday(value).chinese if value else None
     except ValueError:
         return value
 
 
-def _ranges(days: Iterable[date], named: bool) -> list[str]:
-    groups: list[list[date]] = []
-    for d in sorted(days):
-        if groups and d - groups[-1][-1] == timedelta(days=1):
-            groups[-1].append(d)
-        else:
-            groups.append([d])
-    lines = []
-    for g in groups:
-        text = _day(g[0]) if len(g) == 1 else f"{_day(g[0])} 至 {_day(g[-1])}"
-        notes = ["、".join(dict.fromkeys(n for n in map(_name, g) if n))] if named else []
-        notes += [f"共 {len(g)} 天"] if len(g) > 1 else []
-        notes = [n for n in notes if n]
-        lines.append(f"  {text}" + (f"（{'，'.join(notes)}）" if notes else ""))
-    return lines
-
-
-def calendar_main(year: int, out: TextIO, calendar: WorkCalendar | None = None) -> int:
-    try:
-        calendar = calendar or WorkCalendar()
-    except HolidayDataError as exc:
-        print(f"错误：{exc}", file=out)
-        return 1
-    table = calendar.table(year)
-    if not table.known:
-        print(f"{year} 年没有官方节假日安排（chinesecalendar {chinese_calendar.__version__} 只收录 "
-              f"{min(_CC_YEARS)}–{max(_CC_YEARS)} 年，也没有找到 {year}.toml 数据文件）。\n"
-              f"目前按周末计算：周一至周五算工作日，不计法定节假日和调休，期限可能不准。\n"
-              f"国务院办公厅公布安排后，请按 data/holidays/README.md 新建 data/holidays/{year}.toml 并重启小微。",
-              file=out)
-        return 0
-    notice = calendar.notice(year)
-    print(f"{year} 年节假日安排", file=out)
-    print(f"来源：{table.source}" + (f"（{notice}）" if notice else ""), file=out)
-    named = table.source == _CC_SOURCE
-    print(f"法定节假日（共 {len(table.holidays)} 天）：", file=out)
-    print("\n".join(_ranges(table.holidays, named)) or "  无", file=out)
-    print(f"调休上班（共 {len(table.workdays)} 天）：", file=out)
-    print("\n".join(_ranges(table.workdays, named)) or "  无", file=out)
-    return 0
-
-
-def deadline_main(kind: str, received_at: str, out: TextIO, err: TextIO, calendar: WorkCalendar | None = None,
-                  close: time = time(23, 59, 59)) -> int:
-    if kind not in LIMITS:
-        print(f"错误：未知类型 {kind}，可选 {', '.join(LIMITS)}", file=err)
-        return 2
-    try:
-        parsed = datetime.fromisoformat(received_at.strip())
-    except ValueError:
-        print(f"错误：无法识别时间 {received_at}，请用 ISO 8601 格式，如 2026-09-30T10:00 或 2026-09-30T10:00+08:00",
-              file=err)
-        return 2
-    local = parsed.replace(tzinfo=TZ) if parsed.tzinfo is None else parsed.astimezone(TZ)
-    try:
-        due = (calendar or WorkCalendar()).due_at(kind, local, close)
-    except HolidayDataError as exc:
-        print(f"错误：{exc}", file=err)
-        return 1
-    print(json.dumps({"kind": kind, "received_at": local.isoformat(), "due_at": due.isoformat()},
-                     ensure_ascii=False), file=out)
-    return 0
+def official_years() -> tuple[int, int]:
+    return min(_CC_YEARS), max(_CC_YEARS)

@@ -3,10 +3,10 @@ reading, and a possible report comes before everything the classifier could othe
 from __future__ import annotations
 
 from bot.dispatch import Handler
+from handlers import commands, followups, help, reports, requests
 
 
 def default_handlers() -> list[Handler]:
-    from handlers import commands, followups, help, reports, requests
     return [
         Handler("help", help.match, help.act),
         Handler("command", commands.match, commands.act),

@@ -1,6 +1,7 @@
 """帮助: what the bot does and how to use it, in plain words."""
 from __future__ import annotations
 
+from bot.context import MessageContext
 from bot.inbox import Message
 from bot.textnorm import normalize
 
@@ -22,14 +23,14 @@ CADRE_HELP = """干部常用命令（在群里@小微 或私聊小微）：
 我的 ｜ 查看 101"""
 
 
-def match(msg: Message, bot) -> str | None:
+def match(msg: Message, ctx: MessageContext) -> str | None:
     text = normalize(msg.text).strip().lower()
     # With a bridge every group message arrives; only an @-mention or a private chat asks the bot itself.
     if text in WORDS and (msg.mentions_bot or not msg.in_group):
-        return "cadre" if bot.roles.is_staff(msg.sender) else "resident"
+        return "cadre" if ctx.roles.is_staff(msg.sender) else "resident"
     return None
 
 
-async def act(msg: Message, audience: str, bot) -> None:
+async def act(msg: Message, audience: str, ctx: MessageContext) -> None:
     text = RESIDENT_HELP + ("\n\n" + CADRE_HELP if audience == "cadre" else "")
-    await bot.commit(lambda db, out: out.reply(msg, text), key=f"m{msg.id}")
+    await ctx.commit(lambda db, out: out.reply(msg, text), key=f"m{msg.id}")

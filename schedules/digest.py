@@ -15,28 +15,28 @@ from bot.config import Town
 from bot.outbound import Outgoing
 from bot.outbox import APP_MARKDOWN_LIMIT, MARKDOWN_LIMIT
 from schedules.digest_stats import TownStats, VillageStats, gather
-from schedules.jobs import Job, JobContext
+from bot.context import JobContext
+from bot.jobs import Job
 
 KIND_SHORT = {"consult": "咨询", "help": "求助", "suggestion": "建议", "disclosure": "公开"}
 MAX_CLUES, MAX_SILENT = 5, 15
 
 
-async def run(context: JobContext) -> None:
-    bot = context.bot
-    for town in context.config.towns:
+async def run(ctx: JobContext) -> None:
+    for town in ctx.config.towns:
         # Counted on a reader (jieba and a week of cases), so the writer only holds the sends and the run mark.
-        stats = await bot.store.read(gather, town, context.at, bot.calendar, bot.roles,
-                                     bot.config.rules.unanswered_hours, bool(bot.config.bridge.secret))
-        await context.once(town.name, lambda db, out, t=town, s=stats: send(db, out, context, t, s))
+        stats = await ctx.read(gather, town, ctx.at, ctx.calendar, ctx.roles, ctx.config.rules.unanswered_hours,
+                               bool(ctx.config.bridge.secret))
+        await ctx.once(town.name, lambda db, out, t=town, s=stats: send(db, out, ctx, t, s))
 
 
-def send(db: Database, out: Outgoing, context: JobContext, town: Town, stats: TownStats) -> None:
-    hours = context.config.rules.unanswered_hours
+def send(db: Database, out: Outgoing, ctx: JobContext, town: Town, stats: TownStats) -> None:
+    hours = ctx.config.rules.unanswered_hours
     # The private copy is app markdown, which WeCom caps at 2048 bytes; the group robot allows 4096.
-    for text in compose(town, context.day, stats, hours, private=True, limit=APP_MARKDOWN_LIMIT):
+    for text in compose(town, ctx.day, stats, hours, private=True, limit=APP_MARKDOWN_LIMIT):
         out.members([p.userid for p in town.inspectors], text, markdown=True)
     if town.inspector_webhook_key:
-        for text in compose(town, context.day, stats, hours, private=False):
+        for text in compose(town, ctx.day, stats, hours, private=False):
             out.robot(town.inspector_webhook_key, text)
 
 

@@ -15,7 +15,7 @@ from bot.cases import Case
 from bot.config import Town
 from bot.roles import Roles
 from bot.workdays import WorkCalendar
-from schedules.nags import ACTIVE, pressing
+from bot.casework import pressing
 
 DAY, WEEK = timedelta(days=1), timedelta(days=7)
 STOPWORDS = frozenset("""我们 你们 他们 大家 自己 这个 那个 这些 那些 什么 怎么 怎样 为什么 时候 问题 事情 情况 东西 地方 一下 现在
@@ -58,7 +58,7 @@ class TownStats:
 
 def gather(db: Database, town: Town, at: datetime, calendar: WorkCalendar, roles: Roles,
            unanswered_hours: int, sees_all_traffic: bool) -> TownStats:
-    active = cases.find(db, town=town.name, statuses=ACTIVE)
+    active = cases.find(db, town=town.name, statuses=cases.ACTIVE)
     recent = cases.find(db, town=town.name, since=at - WEEK)
     # Only the last week's answers: the morning job must not read the town's whole history.
     answered = cases.find(db, town=town.name, statuses=("answered", "closed"), answered_since=at - WEEK)

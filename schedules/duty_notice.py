@@ -9,12 +9,13 @@ from sqlite_utils import Database
 from bot import duty, wording
 from bot.config import Cadre, Village
 from bot.outbound import Outgoing
-from schedules.jobs import Job, JobContext
+from bot.context import JobContext
+from bot.jobs import Job
 
 
-async def run(context: JobContext) -> None:
-    for village in context.config.villages():
-        await context.once(village.name, lambda db, out, v=village: post(db, out, v, context.day))
+async def run(ctx: JobContext) -> None:
+    for village in ctx.config.villages():
+        await ctx.once(village.name, lambda db, out, v=village: post(db, out, v, ctx.day))
 
 
 def post(db: Database, out: Outgoing, village: Village, day: date) -> None:

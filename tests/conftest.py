@@ -8,10 +8,12 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.app import Bot
-from bot.clock import FakeClock
-from bot.sandbox import sandbox_config
-from bot.server import make_app
-from bot.standin import WeComStandIn
+from bot.clock import ManualClock
+from bot.sandbox.config import sandbox_config
+from bot.sandbox.standin import WeComStandIn
+from bot.web import make_app
+from handlers import default_handlers
+from schedules import JOBS
 
 BRIDGE_SECRET = "bridge-test-secret"
 CHENGNAN = "wrkSFfCgAAcnchengnan"       # 城南村's group in config.example.toml
@@ -19,8 +21,8 @@ CHENGNAN_ROBOT = "robot-key-chengnan"
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock("2026-12-01T09:00:00+08:00")   # a Tuesday
+def clock() -> ManualClock:
+    return ManualClock("2026-12-01T09:00:00+08:00")   # a Tuesday
 
 
 @pytest.fixture
@@ -32,6 +34,11 @@ async def standin(clock):
 @pytest.fixture
 def config(standin, tmp_path: Path):
     return sandbox_config(standin, tmp_path / "xiaowei.db", bridge_secret=BRIDGE_SECRET)
+
+
+def new_bot(config, clock, **kw) -> Bot:
+    """The bot as `xiaowei serve` composes it: the project's handler table and daily jobs."""
+    return Bot(config, handlers=kw.pop("handlers", default_handlers()), jobs=kw.pop("jobs", JOBS), clock=clock, **kw)
 
 
 class Service:
@@ -57,7 +64,7 @@ class Service:
 
 async def start_service(config, clock) -> Service:
     # The daily routine has its own tests; here a start-up catch-up of the morning jobs would only add noise.
-    bot = Bot(config, clock=clock, schedule=False)
+    bot = new_bot(config, clock, schedule=False)
     server = TestServer(make_app(bot), host="127.0.0.1")
     await server.start_server()
     return Service(bot, server, aiohttp.ClientSession())

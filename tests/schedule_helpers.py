@@ -6,22 +6,22 @@ from datetime import datetime
 
 from bot import cases
 from bot.app import Bot
-from bot.clock import FakeClock
+from bot.clock import ManualClock
 from bot.config import Cadre, Config, Person, Village
-from schedules.jobs import run_job
+from tests.conftest import new_bot
 
 TOWN = "翠江镇"
 
 
-async def started(config: Config, clock: FakeClock) -> Bot:
-    bot = Bot(config, clock=clock)
+async def started(config: Config, clock: ManualClock) -> Bot:
+    bot = new_bot(config, clock)
     await bot.start(background=False)
     return bot
 
 
-async def run_at(bot: Bot, clock: FakeClock, name: str, when: str) -> None:
+async def run_at(bot: Bot, clock: ManualClock, name: str, when: str) -> None:
     clock.set(when)
-    await run_job(bot, name)
+    await bot.jobs.run(name)
     await bot.settle()
 
 
@@ -31,7 +31,7 @@ def open_case(bot: Bot, *, received: str, kind: str = "help", village: str = "�
 
     def tx(db):
         case = cases.open_case(db, message_id=None, town=TOWN, village=village, kind=kind, text=text,
-                               requester="resident-1", chat_id=None, received_at=at, due_at=bot.due_at(
+                               requester="resident-1", chat_id=None, received_at=at, due_at=bot.base.due_at(
                                    "consult" if kind == "report" else kind, at), now=at)
         if state:
             cases.append(db, case.id, actor="test", action="test", now=at, state=state)
@@ -66,4 +66,4 @@ def big_town(config: Config, n: int, *, key: str | None = None, inspector_key: s
                 link_leader=Person(f"v{i}-leader", f"挂包{i}", "副镇长（挂包）"))
         for i in range(1, n + 1))
     town = replace(config.towns[0], villages=villages, inspector_webhook_key=inspector_key)
-    return replace(config, towns=(town,), _by_chat={v.chat_id: v for v in villages})
+    return replace(config, towns=(town,))

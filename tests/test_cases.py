@@ -241,7 +241,7 @@ async def test_cases_listing_filters_and_never_lists_clues(service, standin, clo
     import io
     import json
     from datetime import timedelta
-    from bot.listing import cases_main
+    from bot.cli.cases import print_cases
     await say(service, standin, LAMP)
     await say(service, standin, "村会计贪污了修路的钱，账上做了假，我要举报")
     await say(service, standin, "请问低保每年什么时候重新评，要准备哪些材料", chatid="wrkSFfCgAAcnshuanghong")
@@ -249,7 +249,7 @@ async def test_cases_listing_filters_and_never_lists_clues(service, standin, clo
     def listing(**kw) -> str:
         out = io.StringIO()
         now = clock.now() + timedelta(days=kw.get("later", 0))
-        service.bot.store.read_sync(lambda db: cases_main(db, now, out, village=kw.get("village"),
+        service.bot.store.read_sync(lambda db: print_cases(db, now, out, village=kw.get("village"),
                                                           status=kw.get("status"), as_json=kw.get("as_json", False)))
         return out.getvalue()
     assert "J" not in listing() and "101" in listing() and "103" in listing()

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from bot import DATA_DIR
+from bot import data
 from bot.classifier import LABELS, Verdict, featurize, load, train
 from bot.classifier_train import dumps
-from bot.classify_cmd import classify_main, train_main
+from bot.cli.tools import classify_texts as classify_main, train_model as train_main
 from bot.textnorm import normalize
+
+DATA_DIR = Path(str(data()))
 
 
 @pytest.fixture(scope="module")

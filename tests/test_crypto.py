@@ -11,16 +11,16 @@ import xmltodict
 from wechatpy.crypto.base import WeChatCipher
 from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 
-from bot.clock import FakeClock
+from bot.clock import ManualClock
 from bot.crypto import BadSignature, CallbackCrypto, CallbackError, MalformedCallback, WrongReceiver
-from bot.standin import WeComStandIn
+from bot.sandbox.standin import WeComStandIn
 
 SECRET = "村里的秘密"  # must never show up in an error message
 
 
 @pytest.fixture
 def standin() -> WeComStandIn:
-    return WeComStandIn(FakeClock("2025-03-01T09:00:00"))
+    return WeComStandIn(ManualClock("2025-03-01T09:00:00"))
 
 
 @pytest.fixture

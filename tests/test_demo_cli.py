@@ -6,12 +6,14 @@ import subprocess
 import sys
 
 from bot.cli import build_parser, main
-from bot.demo import run_demo
+from bot.sandbox.demo import run_demo
+from handlers import default_handlers
+from schedules import JOBS
 
 
 async def test_demo_prints_a_readable_morning_and_keeps_reports_out_of_the_group():
     out = io.StringIO()
-    assert await run_demo(out) == 0
+    assert await run_demo(out, handlers=default_handlers(), jobs=JOBS) == 0
     text = out.getvalue()
     for expected in ("【值班公告】12月1日（周二）", "巡群日报·翠江镇", "【正能量】", "编号 101（咨询）已超期2个工作日",
                      "已登记为求助，编号 103", "编号 104 已办结", "已转镇里办理", "已保密转交镇纪委",

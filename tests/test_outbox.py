@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from bot.app import Bot
-from tests.conftest import robot_texts, rows
+from tests.conftest import new_bot, robot_texts, rows
 
 
 async def enqueue_group(bot: Bot, texts: list[str], key: str = "burst") -> None:
@@ -15,7 +15,7 @@ async def enqueue_group(bot: Bot, texts: list[str], key: str = "burst") -> None:
 
 
 async def started(config, clock) -> Bot:
-    bot = Bot(config, clock=clock)
+    bot = new_bot(config, clock)
     await bot.start(background=False)
     return bot
 

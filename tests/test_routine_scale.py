@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 
-from schedules.jobs import run_job
 from tests.conftest import robot_texts
 from tests.schedule_helpers import big_town, rotation, started
 
@@ -35,10 +34,10 @@ async def test_thirty_villages_get_every_morning_post_within_the_robot_limit(con
     for village in config.villages():
         rotation(bot, village.name, village.cadres[1].userid)
     clock.set("2026-12-01T08:00+08:00")
-    await run_job(bot, "duty_notice")
+    await bot.jobs.run("duty_notice")
     minutes = await drain_all(bot, clock)
     clock.set("2026-12-01T09:00+08:00")
-    await run_job(bot, "news")
+    await bot.jobs.run("news")
     minutes += await drain_all(bot, clock)
 
     keys = ["robot-shared"] if shared else [v.webhook_key for v in config.villages()]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+from bot import data, news as news_pool
 from bot.app import Bot
-from schedules import duty_notice, news_pool
-from schedules.jobs import JobContext, Scheduler, find_job, run_job
-from schedules.roster import parse, save
-from tests.conftest import CHENGNAN_ROBOT, robot_texts, rows
+from bot.jobs import Scheduler
+from bot.roster import parse, save
+from schedules import duty_notice
+from tests.conftest import CHENGNAN_ROBOT, new_bot, robot_texts, rows
 from tests.schedule_helpers import private, run_at, started
 
 VILLAGE_ROBOTS = ("robot-key-chengnan", "robot-key-shuanghong", "robot-key-gaofeng", "robot-key-nandajie")
@@ -16,7 +17,7 @@ SECRETARIES = ("cn-zhang", "sh-huang", "gf-lei", "nd-wang")
 
 
 def import_example_roster(bot: Bot) -> None:
-    text = (bot.config.path.parent / "data" / "roster.example.csv").read_text(encoding="utf-8")
+    text = data("roster.example.csv").read_text(encoding="utf-8")
     roster, errors = parse(bot.config, text)
     assert errors == []
     bot.store.write_sync(save, roster)
@@ -92,7 +93,7 @@ async def test_the_shipped_pool_is_loaded_once_and_fits_a_phone(config, clock, s
 async def test_a_restart_in_the_middle_finishes_the_rest_and_repeats_nothing(config, clock, standin):
     clock.set("2026-12-01T08:00:00+08:00")
     bot = await started(config, clock)
-    context = JobContext(bot, find_job("duty_notice"), clock.now())
+    context = bot.jobs.context(bot.jobs.find("duty_notice"), clock.now())
     villages = list(config.villages())
     for village in villages[:2]:          # the first two committed, then the machine died
         await context.once(village.name, lambda db, out, v=village: duty_notice.post(db, out, v, context.day))
@@ -101,8 +102,8 @@ async def test_a_restart_in_the_middle_finishes_the_rest_and_repeats_nothing(con
 
     clock.set("2026-12-01T08:05:00+08:00")
     bot = await started(config, clock)
-    assert await Scheduler(bot).catch_up() == ["duty_notice", "digest"]
-    await run_job(bot, "duty_notice")     # and the cron firing on top of it
+    assert await Scheduler(bot.jobs, config).catch_up() == ["duty_notice", "digest"]
+    await bot.jobs.run("duty_notice")     # and the cron firing on top of it
     await bot.settle()
     assert [len(private(standin, s)) for s in SECRETARIES] == [1, 1, 1, 1]
     assert len(rows(bot, "SELECT * FROM job_runs WHERE job = 'duty_notice'")) == 4
@@ -111,11 +112,11 @@ async def test_a_restart_in_the_middle_finishes_the_rest_and_repeats_nothing(con
 
 async def test_two_instances_on_one_database_post_once(config, clock, standin):
     clock.set("2026-12-01T08:00:00+08:00")
-    first, second = Bot(config, clock=clock), Bot(config, clock=clock)
+    first, second = new_bot(config, clock), new_bot(config, clock)
     await first.start(background=False)
     await second.start(background=False)
     import_example_roster(first)
-    await asyncio.gather(run_job(first, "duty_notice"), run_job(second, "duty_notice"))
+    await asyncio.gather(first.jobs.run("duty_notice"), second.jobs.run("duty_notice"))
     await first.settle()
     await second.settle()
     assert {key: len(robot_texts(standin, key)) for key in VILLAGE_ROBOTS} == dict.fromkeys(VILLAGE_ROBOTS, 1)
@@ -127,7 +128,7 @@ async def test_a_late_start_within_the_window_catches_up_once(config, clock, sta
     clock.set("2026-12-01T08:40:00+08:00")            # down at 08:00, back at 08:40
     bot = await started(config, clock)
     import_example_roster(bot)
-    scheduler = Scheduler(bot)
+    scheduler = Scheduler(bot.jobs, config)
     assert await scheduler.catch_up() == ["duty_notice", "digest"]   # news (09:00) and nags (09:30) not yet due
     await bot.settle()
     assert len(robot_texts(standin)) == 1
@@ -144,7 +145,7 @@ async def test_a_start_after_the_window_does_not_post_a_stale_notice(config, clo
     bot = await started(config, clock)
     import_example_roster(bot)
     # 08:00 jobs are 3 h late, news exactly 2 h (the window is 120 min); nags at 09:30 are still in time.
-    assert await Scheduler(bot).catch_up() == ["nags"]
+    assert await Scheduler(bot.jobs, config).catch_up() == ["nags"]
     await bot.settle()
     assert robot_texts(standin) == []
     assert rows(bot, "SELECT * FROM job_runs WHERE job IN ('duty_notice', 'news', 'digest')") == []
@@ -176,7 +177,7 @@ async def test_a_failing_village_is_reported_and_the_others_still_get_their_noti
 
 async def test_the_scheduler_puts_each_job_at_its_configured_time(config, clock):
     bot = await started(config, clock)
-    scheduler = Scheduler(bot)
+    scheduler = Scheduler(bot.jobs, config)
     scheduler.start(catch_up=False)
     times = {job.id: (job.next_run_time.hour, job.next_run_time.minute, str(job.next_run_time.tzinfo))
              for job in scheduler.aps.get_jobs()}

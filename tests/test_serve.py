@@ -61,8 +61,8 @@ async def test_a_failing_handler_keeps_the_message_and_alerts_the_admin(config, 
     await bot.start()
     try:
         params, body = standin.seal_aibot(standin.aibot_message(chatid=CHENGNAN, userid="u", text="路灯坏了"))
-        from bot.server import _open_aibot
-        await bot.receive(_open_aibot(bot, bot.aibot_crypto, params, body))
+        from bot.channels.aibot import open_aibot
+        await bot.receive(open_aibot(bot.config, bot.aibot_crypto, params, body, bot.clock.now()))
         await bot.settle()
         assert rows(bot, "SELECT status, handler, error FROM messages") == [
             {"status": "failed", "handler": "broken", "error": "RuntimeError"}]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from bot.server import bridge_signature
+from bot.channels.bridge import bridge_signature
 from tests.conftest import BRIDGE_SECRET, CHENGNAN, CHENGNAN_ROBOT, rows, start_service, stop_service
 
 

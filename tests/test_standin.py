@@ -7,17 +7,17 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.clock import FakeClock
-from bot.standin import ERR_RESPONSE_CODE, WeComStandIn
+from bot.clock import ManualClock
+from bot.sandbox.standin import ERR_RESPONSE_CODE, WeComStandIn
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock("2025-03-01T09:00:00")
+def clock() -> ManualClock:
+    return ManualClock("2025-03-01T09:00:00")
 
 
 @pytest.fixture
-async def standin(clock: FakeClock) -> AsyncIterator[WeComStandIn]:
+async def standin(clock: ManualClock) -> AsyncIterator[WeComStandIn]:
     async with WeComStandIn(clock) as s:
         yield s
 
@@ -66,7 +66,7 @@ async def test_webhook_accepts_and_records(standin: WeComStandIn, http: aiohttp.
 
 
 async def test_webhook_rate_limit_is_a_sliding_minute(standin: WeComStandIn, http: aiohttp.ClientSession,
-                                                      clock: FakeClock) -> None:
+                                                      clock: ManualClock) -> None:
     url = standin.webhook_url("busy")
     for i in range(20):
         assert (await post(http, url, text(f"#{i}")))["errcode"] == 0
@@ -102,7 +102,7 @@ async def test_webhook_limits_are_inclusive(standin: WeComStandIn, http: aiohttp
     assert (await post(http, standin.webhook_url("k"), md))["errcode"] == 0
 
 
-async def test_unknown_or_missing_webhook_key(clock: FakeClock, http: aiohttp.ClientSession) -> None:
+async def test_unknown_or_missing_webhook_key(clock: ManualClock, http: aiohttp.ClientSession) -> None:
     async with WeComStandIn(clock, webhook_keys={"good"}) as s:
         assert (await post(http, s.webhook_url("bad"), text("x")))["errcode"] == 93000
         assert (await post(http, f"{s.url}/cgi-bin/webhook/send", text("x")))["errcode"] == 93000
@@ -134,7 +134,7 @@ async def test_gettoken_refusals(standin: WeComStandIn, http: aiohttp.ClientSess
         assert (await r.json())["errcode"] == errcode
 
 
-async def test_token_expiry(standin: WeComStandIn, http: aiohttp.ClientSession, clock: FakeClock) -> None:
+async def test_token_expiry(standin: WeComStandIn, http: aiohttp.ClientSession, clock: ManualClock) -> None:
     first = await token(http, standin)
     send = f"{standin.url}/cgi-bin/message/send?access_token="
     standin.expire_tokens()
@@ -166,7 +166,7 @@ async def test_app_send_refusals_and_truncation(standin: WeComStandIn, http: aio
 
 
 async def test_app_per_member_rate_limit(standin: WeComStandIn, http: aiohttp.ClientSession,
-                                         clock: FakeClock) -> None:
+                                         clock: ManualClock) -> None:
     url = f"{standin.url}/cgi-bin/message/send?access_token={await token(http, standin)}"
     for _ in range(30):
         assert (await post(http, url, app_text(standin, "zhangsan", "x")))["errcode"] == 0
@@ -190,7 +190,7 @@ async def test_response_url_single_use(standin: WeComStandIn, http: aiohttp.Clie
 
 
 async def test_response_url_expires_after_an_hour(standin: WeComStandIn, http: aiohttp.ClientSession,
-                                                  clock: FakeClock) -> None:
+                                                  clock: ManualClock) -> None:
     reply = {"msgtype": "markdown", "markdown": {"content": "ok"}}
     early, late = standin.new_response_url(), standin.new_response_url()
     clock.advance(minutes=59, seconds=59)
@@ -207,7 +207,7 @@ async def test_response_url_bad_body_does_not_spend_it(standin: WeComStandIn, ht
     assert (await post(http, url, {"msgtype": "markdown", "markdown": {"content": "ok"}}))["errcode"] == 0
 
 
-def test_aibot_message_shapes(clock: FakeClock) -> None:
+def test_aibot_message_shapes(clock: ManualClock) -> None:
     s = WeComStandIn(clock)
     s.url = "http://127.0.0.1:1"  # builders only need the base URL
     group = s.aibot_message(chatid="wrg1", userid="zhangsan", text="你好", msgid="m1", quote="上一条")
@@ -220,7 +220,7 @@ def test_aibot_message_shapes(clock: FakeClock) -> None:
     assert single["response_url"] != group["response_url"]
 
 
-def test_response_url_needs_a_running_standin(clock: FakeClock) -> None:
+def test_response_url_needs_a_running_standin(clock: ManualClock) -> None:
     with pytest.raises(RuntimeError):
         WeComStandIn(clock).new_response_url()
 
@@ -271,7 +271,7 @@ async def test_disconnect_gettoken_needs_two_drops_for_aiohttp(standin: WeComSta
     assert [r.errcode for r in standin.requests] == [None, 0, None, None]
 
 
-def test_unknown_endpoint(clock: FakeClock) -> None:
+def test_unknown_endpoint(clock: ManualClock) -> None:
     with pytest.raises(ValueError):
         WeComStandIn(clock).fail_next("webhooks", -1)
     with pytest.raises(ValueError):

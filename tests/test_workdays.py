@@ -9,14 +9,21 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import TZ, FakeClock
-from bot.workdays import LIMITS, HolidayDataError, WorkCalendar, calendar_main, deadline_main
+from bot.clock import TZ, ManualClock
+from bot.cli.tools import print_deadline as deadline_main, year_lines
+from bot.workdays import LIMITS, HolidayDataError, WorkCalendar
+
+
+def calendar_main(year: int, out, cal: WorkCalendar) -> int:
+    """`xiaowei calendar YEAR` as it prints, with a calendar of the test's own."""
+    print("\n".join(year_lines(cal, year)), file=out)
+    return 0
 
 
 @pytest.fixture
 def cal(tmp_path: Path) -> WorkCalendar:
     # An empty directory keeps tests independent of whatever an admin put in data/holidays.
-    return WorkCalendar(holiday_dirs=[tmp_path], clock=FakeClock("2026-12-28T09:00"))
+    return WorkCalendar(holiday_dirs=[tmp_path], clock=ManualClock("2026-12-28T09:00"))
 
 
 def write_year(directory: Path, year: int, body: str) -> Path:
@@ -125,7 +132,7 @@ workdays = ["2027-01-09"]
 
 def test_into_2027_without_data_file_falls_back_to_weekends(tmp_path: Path, caplog):
     calls: list[int] = []
-    clock = FakeClock("2026-12-28T09:00")
+    clock = ManualClock("2026-12-28T09:00")
     cal = WorkCalendar(holiday_dirs=[tmp_path], clock=clock, on_fallback=calls.append)
     with caplog.at_level(logging.WARNING, logger="xiaowei.workdays"):
         # Dec 29, 30, 31, then Fri Jan 1 2027 counts as an ordinary weekday, Mon Jan 4
@@ -149,13 +156,13 @@ def test_fallback_callback_failure_does_not_break_deadlines(tmp_path: Path):
     def boom(year: int) -> None:
         raise RuntimeError("alert channel down")
 
-    cal = WorkCalendar(holiday_dirs=[tmp_path], clock=FakeClock("2026-12-28T09:00"), on_fallback=boom)
+    cal = WorkCalendar(holiday_dirs=[tmp_path], clock=ManualClock("2026-12-28T09:00"), on_fallback=boom)
     assert cal.add_workdays(date(2027, 1, 1), 1) == date(2027, 1, 4)
 
 
 def test_known_years_do_not_trigger_fallback(tmp_path: Path):
     calls: list[int] = []
-    cal = WorkCalendar(holiday_dirs=[tmp_path], clock=FakeClock("2026-12-28T09:00"), on_fallback=calls.append)
+    cal = WorkCalendar(holiday_dirs=[tmp_path], clock=ManualClock("2026-12-28T09:00"), on_fallback=calls.append)
     cal.due_at("disclosure", datetime(2026, 2, 13, 10, tzinfo=TZ))
     assert calls == []
 
@@ -163,7 +170,7 @@ def test_known_years_do_not_trigger_fallback(tmp_path: Path):
 def test_into_2027_with_data_file(tmp_path: Path):
     write_year(tmp_path, 2027, FAKE_2027)
     calls: list[int] = []
-    cal = WorkCalendar(holiday_dirs=[tmp_path], clock=FakeClock("2026-12-28T09:00"), on_fallback=calls.append)
+    cal = WorkCalendar(holiday_dirs=[tmp_path], clock=ManualClock("2026-12-28T09:00"), on_fallback=calls.append)
     # Dec 29, 30, 31, Jan 1-3 off, Mon 4, Tue 5
     assert cal.due_at("suggestion", datetime(2026, 12, 28, 10, tzinfo=TZ)).date() == date(2027, 1, 5)
     assert cal.add_workdays(date(2027, 1, 8), 1) == date(2027, 1, 9)  # the file's adjusted Saturday
@@ -175,7 +182,7 @@ def test_into_2027_with_data_file(tmp_path: Path):
 
 def test_data_file_overrides_chinesecalendar(tmp_path: Path):
     write_year(tmp_path, 2026, 'year = 2026\nholidays = ["2026-10-01..2026-10-08"]\nworkdays = ["2026-10-10"]\n')
-    cal = WorkCalendar(holiday_dirs=[tmp_path], clock=FakeClock("2026-09-01T09:00"))
+    cal = WorkCalendar(holiday_dirs=[tmp_path], clock=ManualClock("2026-09-01T09:00"))
     # Oct 8 now off: Fri 9, Sat 10
     assert cal.due_at("consult", datetime(2026, 9, 30, 10, tzinfo=TZ)).date() == date(2026, 10, 10)
     # the file replaces the whole year, so the Spring Festival it leaves out is no longer off
@@ -189,7 +196,7 @@ def test_later_directory_wins(tmp_path: Path):
     second.mkdir()
     write_year(first, 2027, 'year = 2027\nholidays = ["2027-01-01"]\n')
     write_year(second, 2027, 'year = 2027\nholidays = ["2027-01-04"]\n')
-    cal = WorkCalendar(holiday_dirs=[first, second], clock=FakeClock("2026-12-28T09:00"))
+    cal = WorkCalendar(holiday_dirs=[first, second], clock=ManualClock("2026-12-28T09:00"))
     assert cal.is_workday(date(2027, 1, 1)) and not cal.is_workday(date(2027, 1, 4))
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from bot import DATA_DIR
+from bot import data
 
-NEWS_DIR = DATA_DIR / "news"
+NEWS_DIR = Path(str(data("news")))
 TITLE_MAX, BODY_MAX = 40, 300   # characters: one phone screen
 
 
@@ -72,12 +72,10 @@ def read_file(path: Path) -> list[NewsItem]:
 
 def add(db: Database, items: list[NewsItem], now: datetime) -> int:
     """Add items to the pool; returns how many were new."""
-    added = 0
-    for it in items:
-        cursor = db.execute("INSERT OR IGNORE INTO news (key, title, body, source, added_at) VALUES (?, ?, ?, ?, ?)",
-                            [it.key, it.title, it.body, it.source, now.isoformat()])
-        added += cursor.rowcount
-    return added
+    before = db["news"].count
+    db["news"].insert_all(({"key": it.key, "title": it.title, "body": it.body, "source": it.source,
+                            "added_at": now.isoformat()} for it in items), ignore=True)
+    return db["news"].count - before
 
 
 def load_dir(db: Database, now: datetime, directory: Path | None = None) -> int:
@@ -87,9 +85,8 @@ def load_dir(db: Database, now: datetime, directory: Path | None = None) -> int:
 
 def next_for(db: Database, village: str) -> dict | None:
     """The oldest item this group has never had."""
-    rows = list(db.query("SELECT * FROM news WHERE id NOT IN (SELECT news_id FROM news_posts WHERE village = ?) "
-                         "ORDER BY id LIMIT 1", [village]))
-    return rows[0] if rows else None
+    return next(db["news"].rows_where("id NOT IN (SELECT news_id FROM news_posts WHERE village = ?)", [village],
+                                      order_by="id", limit=1), None)
 
 
 def remaining(db: Database, village: str) -> int:

@@ -1,19 +1,21 @@
-"""The embedded default: a configuration pointed at the local WeCom stand-in, for the demo and the tests."""
+"""The embedded default: the shipped example configuration, pointed at the local WeCom stand-in."""
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
 
-from bot import DATA_DIR
+from bot import data
 from bot.config import Config, load_config
-from bot.standin import WeComStandIn
+from bot.sandbox.standin import WeComStandIn
 
-EXAMPLE_CONFIG = DATA_DIR.parent / "config.example.toml"
+
+def example_config_path() -> Path:
+    return Path(str(data("config.example.toml")))
 
 
 def sandbox_config(standin: WeComStandIn, storage_path: Path, *, base: Config | None = None,
                    bridge_secret: str = "") -> Config:
-    config = base or load_config(EXAMPLE_CONFIG)
+    config = base or load_config(example_config_path())
     return replace(
         config,
         storage_path=storage_path,

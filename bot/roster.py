@@ -1,4 +1,4 @@
-"""Duty roster import (`xiaowei roster import FILE`): a CSV a township clerk fills in Excel (save as CSV; UTF-8 or
+"""The duty roster (`xiaowei roster import FILE`): a CSV a township clerk fills in Excel (save as CSV; UTF-8 or
 the GBK Excel writes by default both work). See data/roster.example.csv. Columns, found by their header:
 
     类型        排班 (default) = that date only; 轮值 = part of a rotation that repeats

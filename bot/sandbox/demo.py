@@ -7,19 +7,19 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Sequence, TextIO
 
 import aiohttp
 from aiohttp import web
 
-from bot import DATA_DIR
+from bot import data, roster
 from bot.app import Bot
-from bot.clock import FakeClock
-from bot.sandbox import sandbox_config
-from bot.server import make_app
-from bot.standin import WeComStandIn
-from schedules import roster
-from schedules.jobs import run_job
+from bot.clock import ManualClock
+from bot.dispatch import Handler
+from bot.jobs import Job
+from bot.sandbox.config import sandbox_config
+from bot.sandbox.standin import WeComStandIn
+from bot.web import make_app
 
 DAY = "2026-12-01"                      # a Tuesday
 CHAT = "wrkSFfCgAAcnchengnan"          # 城南村 in config.example.toml
@@ -139,20 +139,21 @@ class Transcript:
             self.out.write(" " * 8 + line + "\n")
 
 
-async def run_demo(out: TextIO, *, keep: str | None = None) -> int:
+async def run_demo(out: TextIO, *, handlers: Sequence[Handler], jobs: Sequence[Job], keep: str | None = None) -> int:
     workdir = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="xiaowei-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    clock = FakeClock(EARLIER[0][0])
+    clock = ManualClock(EARLIER[0][0])
     try:
         async with WeComStandIn(clock) as standin:
             # The demo drives the daily jobs itself, on its simulated clock.
-            bot = Bot(sandbox_config(standin, workdir / "xiaowei.db"), clock=clock, schedule=False)
+            bot = Bot(sandbox_config(standin, workdir / "xiaowei.db"), handlers=handlers, jobs=jobs, clock=clock,
+                      schedule=False)
             runner = web.AppRunner(make_app(bot), access_log=None)
             await runner.setup()
             site = web.TCPSite(runner, "127.0.0.1", 0)
             await site.start()
             base = f"http://127.0.0.1:{runner.addresses[0][1]}"
-            parsed, errors = roster.parse(bot.config, roster.read_text(DATA_DIR / "roster.example.csv"))
+            parsed, errors = roster.parse(bot.config, data("roster.example.csv").read_text(encoding="utf-8"))
             assert not errors, errors
             await bot.store.write(roster.save, parsed)
             transcript = Transcript(standin, bot, out)
@@ -178,7 +179,7 @@ async def run_demo(out: TextIO, *, keep: str | None = None) -> int:
                     clock.set(f"{DAY}T{step.at}:00+08:00")
                     if step.job:
                         transcript.job(step.at, JOB_TITLES[step.job])
-                        await run_job(bot, step.job)
+                        await bot.jobs.run(step.job)
                         await bot.settle()
                     else:
                         transcript.said(step.at, step)
