@@ -10,7 +10,6 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import jieba
 
@@ -251,10 +250,4 @@ def load(path: Path | str | None = None) -> Classifier:
     return _load_cached(str(Path(path) if path else data("model.json")))
 
 
-def train(paths: Iterable[Path]) -> dict:
-    """Deterministic model dict from JSONL files (lives apart so serving never loads it)."""
-    from bot.classifier_train import read_examples, train_model
-
-    return train_model(read_examples(paths))
-
-__all__ = ["LABELS", "Verdict", "Classifier", "featurize", "load", "train", "decide"]
+__all__ = ["LABELS", "Verdict", "Classifier", "featurize", "load", "decide"]

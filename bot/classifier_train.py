@@ -212,3 +212,8 @@ def save(model: dict, path: Path) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(dumps(model), encoding="utf-8")
     tmp.replace(path)  # atomic: a running bot never reads a half-written model
+
+
+def train(paths: Iterable[Path]) -> dict:
+    """Deterministic model dict from JSONL files (lives apart from the classifier so serving never loads it)."""
+    return train_model(read_examples(paths))

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from bot.config import Config, Village
+from bot.storage import insert_once
 from bot.textnorm import strip_mentions
 
 # Full-width digits and Latin letters (phone keyboards) fold to ASCII so "办结 １０１" works.
@@ -41,16 +42,14 @@ class Message:
 
 def record(db: Database, msg: Message) -> tuple[int, bool]:
     """Store a message; returns (row id, True) the first time and (row id, False) for a redelivery."""
-    status = "unrouted" if msg.in_group and msg.village is None else "new"
-    cursor = db.execute(
-        "INSERT OR IGNORE INTO messages (channel, msgid, chat_id, chattype, village, sender, sender_name, text, "
-        "mentions_bot, response_url, received_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [msg.channel, msg.msgid, msg.chat_id, msg.chattype, msg.village.name if msg.village else None, msg.sender,
-         msg.sender_name, msg.text, int(msg.mentions_bot), msg.response_url, msg.received_at.isoformat(), status])
-    if cursor.rowcount:
-        return cursor.lastrowid, True
-    row = db.execute("SELECT id FROM messages WHERE channel = ? AND msgid = ?", [msg.channel, msg.msgid]).fetchone()
-    return row[0], False
+    new = insert_once(db, "messages", {
+        "channel": msg.channel, "msgid": msg.msgid, "chat_id": msg.chat_id, "chattype": msg.chattype,
+        "village": msg.village.name if msg.village else None, "sender": msg.sender, "sender_name": msg.sender_name,
+        "text": msg.text, "mentions_bot": int(msg.mentions_bot), "response_url": msg.response_url,
+        "received_at": msg.received_at.isoformat(),
+        "status": "unrouted" if msg.in_group and msg.village is None else "new"})
+    row = next(db["messages"].rows_where("channel = ? AND msgid = ?", [msg.channel, msg.msgid], select="id"))
+    return row["id"], new
 
 
 def load_row(db: Database, message_id: int) -> dict | None:

@@ -18,6 +18,7 @@ from bot.clock import TZ, local
 from bot.config import Config
 from bot.context import Context, JobContext, Work
 from bot.outbound import Outgoing
+from bot.storage import insert_once
 
 log = logging.getLogger("xiaowei.jobs")
 
@@ -69,9 +70,8 @@ class JobRunner:
         day = at.date().isoformat()
 
         def tx(db: Database, out: Outgoing) -> bool:
-            cursor = db.execute("INSERT OR IGNORE INTO job_runs (job, target, day, ran_at) VALUES (?, ?, ?, ?)",
-                                [job.name, target, day, self.base.now.isoformat()])
-            if not cursor.rowcount:
+            if not insert_once(db, "job_runs", {"job": job.name, "target": target, "day": day,
+                                                "ran_at": self.base.now.isoformat()}):
                 return False
             fn(db, out)
             return True

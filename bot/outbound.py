@@ -10,6 +10,7 @@ from sqlite_utils import Database
 from bot.config import Config, Village
 from bot.inbox import Message
 from bot.outbox import APP_MARKDOWN_LIMIT, enqueue, markdown_payload, text_payload
+from bot.storage import insert_once
 
 
 class Outgoing:
@@ -50,10 +51,9 @@ class Outgoing:
 
     def alert_admins(self, key: str, text: str) -> bool:
         """Tell the admins once per key (include the day in the key for a daily reminder)."""
-        cursor = self.db.execute("INSERT OR IGNORE INTO alerts (key, text, created_at) VALUES (?, ?, ?)",
-                                 [key, text, self.now.isoformat()])
-        if cursor.rowcount:
+        new = insert_once(self.db, "alerts", {"key": key, "text": text, "created_at": self.now.isoformat()})
+        if new:
             for userid in self.config.admins:
                 enqueue(self.db, kind="app", target=userid, now=self.now, dedupe=f"alert:{key}:{userid}",
                         payload={"touser": userid, "msgtype": "text", "text": {"content": f"【小微告警】{text}"}})
-        return bool(cursor.rowcount)
+        return new

@@ -144,8 +144,7 @@ def _pending_lanes(db: Database) -> list[str]:
 
 
 def _head(db: Database, lane: str) -> dict | None:
-    rows = list(db.query("SELECT * FROM outbox WHERE status = 'pending' AND lane = ? ORDER BY id LIMIT 1", [lane]))
-    return rows[0] if rows else None
+    return next(db["outbox"].rows_where("status = 'pending' AND lane = ?", [lane], order_by="id", limit=1), None)
 
 
 def _sent_since(db: Database, lane: str, since: str) -> list[str]:

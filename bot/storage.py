@@ -31,6 +31,14 @@ def connect(path: Path | str, *, migrate: bool = True) -> Database:
     return db
 
 
+def insert_once(db: Database, table: str, row: dict) -> bool:
+    """Insert unless a UNIQUE constraint already holds this row; True when the row is new.
+    (total_changes, not lastrowid: an ignored insert leaves lastrowid at the previous row.)"""
+    before = db.conn.total_changes
+    db[table].insert(row, ignore=True)
+    return db.conn.total_changes > before
+
+
 class Store:
     """Async face of the database. `write(fn)` runs fn(db) in a transaction on the single writer thread."""
 

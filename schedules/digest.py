@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from sqlite_utils import Database
 
 from bot import wording
+from bot.casework import inspectors
 from bot.config import Town
 from bot.outbound import Outgoing
 from bot.outbox import APP_MARKDOWN_LIMIT, MARKDOWN_LIMIT
@@ -34,7 +35,7 @@ def send(db: Database, out: Outgoing, ctx: JobContext, town: Town, stats: TownSt
     hours = ctx.config.rules.unanswered_hours
     # The private copy is app markdown, which WeCom caps at 2048 bytes; the group robot allows 4096.
     for text in compose(town, ctx.day, stats, hours, private=True, limit=APP_MARKDOWN_LIMIT):
-        out.members([p.userid for p in town.inspectors], text, markdown=True)
+        out.members(inspectors(town), text, markdown=True)
     if town.inspector_webhook_key:
         for text in compose(town, ctx.day, stats, hours, private=False):
             out.robot(town.inspector_webhook_key, text)

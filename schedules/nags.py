@@ -16,6 +16,7 @@ from bot.config import Person, Town, Village
 from bot.context import JobContext
 from bot.jobs import Job
 from bot.outbound import Outgoing
+from bot.storage import insert_once
 
 HEADS = {
     "duty": "【催办提醒】{where}以下事项请抓紧：",
@@ -84,10 +85,8 @@ def nag_town(db: Database, out: Outgoing, ctx: JobContext, town: Town) -> None:
 
 
 def _record(db: Database, case: Case, rung: str, people: list[Person], ctx: JobContext) -> bool:
-    cursor = db.execute("INSERT OR IGNORE INTO nags (case_id, rung, day, userids, at) VALUES (?, ?, ?, ?, ?)",
-                        [case.id, rung, ctx.day.isoformat(), json.dumps([p.userid for p in people]),
-                         ctx.at.isoformat()])
-    return bool(cursor.rowcount)
+    return insert_once(db, "nags", {"case_id": case.id, "rung": rung, "day": ctx.day.isoformat(),
+                                    "userids": json.dumps([p.userid for p in people]), "at": ctx.at.isoformat()})
 
 
 def _line(p: Pressing, where: bool = False) -> str:

@@ -256,3 +256,16 @@ async def test_cases_listing_filters_and_never_lists_clues(service, standin, clo
     assert [json.loads(l)["village"] for l in listing(village="双虹村", as_json=True).splitlines()] == ["双虹村"]
     assert listing(status="overdue") == "没有符合条件的诉求。\n"
     assert "【超期】" in listing(status="overdue", later=10)
+
+
+async def test_a_village_without_a_link_leader_still_tells_the_town_staff_on_a_pass_up(config, clock, standin):
+    town = config.towns[0]
+    villages = tuple(replace(v, link_leader=None) if v.name == "城南村" else v for v in town.villages)
+    service = await start_service(replace(config, towns=(replace(town, villages=villages),)), clock)
+    try:
+        await say(service, standin, LAMP)
+        await say(service, standin, "上报 101 线路老化要整村改造，村里没有这笔钱", userid="cn-zhang")
+        assert any("上报 101" in t for t in private_to(standin, "zf-liu"))      # the town's staff
+        assert any("上报 101" in t for t in private_to(standin, "zjw-hu"))      # and the inspectors
+    finally:
+        await stop_service(service)

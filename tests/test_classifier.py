@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot import data
-from bot.classifier import LABELS, Verdict, featurize, load, train
-from bot.classifier_train import dumps
+from bot.classifier import LABELS, Verdict, featurize, load
+from bot.classifier_train import dumps, train
 from bot.cli.tools import classify_texts as classify_main, train_model as train_main
 from bot.textnorm import normalize
 

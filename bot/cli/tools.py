@@ -61,8 +61,8 @@ def train(args: argparse.Namespace) -> int:
 
 def train_model(stdout: TextIO, data_dir: Path, out: Path | None = None) -> int:
     """Rebuild model.json deterministically and print what it was trained on and how it reads strangers."""
-    from bot.classifier import LABELS, Classifier, _load_cached, train as fit
-    from bot.classifier_train import metrics, read_examples, save, training_paths
+    from bot.classifier import LABELS, Classifier, _load_cached
+    from bot.classifier_train import metrics, read_examples, save, train as fit, training_paths
 
     paths = training_paths(data_dir)
     if not paths:

@@ -1,0 +1,226 @@
+"""The application: builds every part from the configuration and runs them for the server's lifetime.
+
+It knows no plugin: the handler table and the daily jobs are given to it (`Bot(config, handlers=…, jobs=…)`),
+and the serving command composes them from the installed plugins (bot/plugins.py)."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Sequence, TypeVar
+
+import aiohttp
+from sqlite_utils import Database
+
+from bot import data, inbox
+from bot.channels.wecom import WeComClient
+from bot.classifier import load as load_classifier
+from bot.clock import Clock, SystemClock
+from bot.config import Config
+from bot.context import Context, MessageContext
+from bot.crypto import CallbackCrypto
+from bot.dispatch import Dispatcher, Handler
+from bot.inbox import Message
+from bot.jobs import Job, JobError, JobRunner, Scheduler
+from bot.outbound import Outgoing
+from bot.outbox import Outbox
+from bot.roles import Roles
+from bot.storage import Store
+from bot.workdays import WorkCalendar
+
+log = logging.getLogger("xiaowei")
+T = TypeVar("T")
+
+
+class AlreadyRunning(RuntimeError):
+    pass
+
+
+class _Rehearsal(Exception):
+    """Raised inside a dry-run transaction so that SQLite rolls it back; carries what it would have sent."""
+
+    def __init__(self, result: object, rows: list[dict]):
+        self.result, self.rows = result, rows
+
+
+class Bot:
+    def __init__(self, config: Config, *, handlers: Sequence[Handler] = (), jobs: Sequence[Job] = (),
+                 clock: Clock | None = None, schedule: bool = True, dry_run: bool = False):
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.store = Store(config.storage_path)
+        self.calendar = WorkCalendar((Path(str(data("holidays"))), *config.rules.holiday_dirs), clock=self.clock,
+                                     on_fallback=self._calendar_fallback)
+        self.app_crypto = CallbackCrypto(config.wecom.token, config.wecom.encoding_aes_key, config.wecom.corp_id) \
+            if config.wecom.encoding_aes_key else None
+        self.aibot_crypto = CallbackCrypto(config.aibot.token, config.aibot.encoding_aes_key, "") \
+            if config.aibot.encoding_aes_key else None
+        self.roles = Roles(config)
+        self.base = Context(config=config, roles=self.roles, calendar=self.calendar, clock=self.clock,
+                            commit=self.commit, read=self.store.read)
+        self.dispatcher = Dispatcher(handlers, load=self.load_message, context=self.message_context,
+                                     done=self._handled, failed=self._handler_failed)
+        self.jobs = JobRunner(jobs, self.base, self._job_failed)
+        self.session: aiohttp.ClientSession | None = None
+        self.client: WeComClient | None = None
+        self.outbox: Outbox | None = None
+        self.scheduler: Scheduler | None = None
+        self.sending = False
+        self._schedule = schedule
+        # Dry run: every transaction is rolled back; the outbox rows it wrote are kept here instead.
+        self.rehearsed: list[dict] | None = [] if dry_run else None
+        self._tasks: list[asyncio.Task] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock_handle = None
+
+    # --- lifecycle -------------------------------------------------------------------------------------
+    async def start(self, *, background: bool = True) -> None:
+        """background: the serving instance (dispatcher, outbox sender, scheduler). Only one process may send
+        from a database at a time, or two could send the same outbox row; a second server refuses to start."""
+        self.sending = self._take_sender_lock()
+        if background and not self.sending:
+            raise AlreadyRunning(f"另一个小微进程正在使用数据库 {self.config.storage_path}，不能同时运行两个。")
+        self._loop = asyncio.get_running_loop()
+        self.session = aiohttp.ClientSession()
+        self.client = WeComClient(self.session, self.config.wecom, self.clock)
+        self.outbox = Outbox(self.store, self.client, self.clock, on_dead=self._outbox_dead)
+        if background:
+            recovered = await self.store.read(inbox.pending_ids)
+            for message_id in recovered:
+                self.dispatcher.submit(message_id)
+            if recovered:
+                log.info("recovered %s stored messages that were not handled before the last stop", len(recovered))
+            self._tasks = [asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
+                           asyncio.create_task(self.outbox.run(), name="outbox")]
+            if self._schedule:
+                self.scheduler = Scheduler(self.jobs, self.config)
+                self.scheduler.start()
+
+    def _take_sender_lock(self) -> bool:
+        if str(self.config.storage_path) == ":memory:":
+            return True
+        path = Path(f"{self.config.storage_path}.lock")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self._lock_handle = handle
+        return True
+
+    async def stop(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+            self.scheduler = None
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        if self.session:
+            await self.session.close()
+        self.store.close()
+        if self._lock_handle is not None:
+            self._lock_handle.close()     # closing releases the lock
+            self._lock_handle = None
+
+    # --- what handlers and jobs use ---------------------------------------------------------------------
+    def message_context(self, msg: Message) -> MessageContext:
+        return MessageContext(config=self.config, roles=self.roles, calendar=self.calendar, clock=self.clock,
+                              commit=self.commit, read=self.store.read, message=msg,
+                              classify=lambda text: load_classifier().classify(text))
+
+    async def commit(self, fn: Callable[[Database, Outgoing], T], key: str | None = None) -> T:
+        """Run fn(db, out) in one write transaction; whatever it sends is committed with it."""
+        now = self.clock.now()
+        key = key or f"tx:{now.isoformat()}:{id(fn)}"
+        if self.rehearsed is not None:
+            return await self._rehearse(fn, now, key)
+        result = await self.store.write(lambda db: fn(db, Outgoing(db, self.config, now, key)))
+        if self.outbox:
+            self.outbox.wake()
+        return result
+
+    async def _rehearse(self, fn: Callable[[Database, Outgoing], T], now: datetime, key: str) -> T:
+        def tx(db: Database) -> None:
+            before = db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]
+            result = fn(db, Outgoing(db, self.config, now, key))
+            raise _Rehearsal(result, list(db["outbox"].rows_where("id > ?", [before], order_by="id")))
+        try:
+            await self.store.write(tx)
+        except _Rehearsal as done:
+            assert self.rehearsed is not None
+            self.rehearsed += done.rows
+            return done.result  # type: ignore[return-value]
+        raise AssertionError("a rehearsal always rolls back")
+
+    async def receive(self, msg: Message) -> tuple[int, bool]:
+        """Store an inbound message (committed before the caller answers WeCom) and hand it over."""
+        def tx(db: Database, out: Outgoing) -> tuple[int, bool]:
+            message_id, new = inbox.record(db, msg)
+            if new and msg.in_group and msg.village is None:
+                out.alert_admins(f"unknown-chat:{msg.chat_id}:{msg.received_at.date()}",
+                                 f"收到未登记群（chatid {msg.chat_id}）的消息，已保存但未处理；"
+                                 "请在配置中把这个群登记到对应的村。")
+            return message_id, new
+        message_id, new = await self.commit(tx, key=f"in:{msg.channel}:{msg.msgid}")
+        if new and not (msg.in_group and msg.village is None):
+            self.dispatcher.submit(message_id)
+        return message_id, new
+
+    async def load_message(self, message_id: int) -> Message | None:
+        row = await self.store.read(inbox.load_row, message_id)
+        return inbox.from_row(row, self.config) if row else None
+
+    async def settle(self) -> None:
+        """Handle everything received and send everything due (tests and the demo; no sleeping)."""
+        await self.dispatcher.idle()
+        if self.outbox and self.sending:
+            await self.outbox.drain()
+
+    # --- the one error path -----------------------------------------------------------------------------
+    async def report_failure(self, key: str, alert: str, exc: BaseException,
+                             mark: Callable[[Database], object] | None = None) -> None:
+        """Handlers and jobs fail here alike: logged without message text, marked, admins alerted once per key."""
+        log.error("%s failed", key, exc_info=exc)
+
+        def tx(db: Database, out: Outgoing) -> None:
+            if mark is not None:
+                mark(db)
+            out.alert_admins(key, alert)
+        with contextlib.suppress(Exception):   # the alert itself must never take the service down
+            await self.commit(tx)
+
+    async def _handled(self, message_id: int, handler: str | None) -> None:
+        await self.store.write(inbox.mark, message_id, "done", handler, self.clock.now())
+
+    async def _handler_failed(self, message_id: int, handler: str | None, exc: BaseException) -> None:
+        await self.report_failure(
+            f"handler-failed:{message_id}", f"消息 {message_id} 处理出错（{handler}），请查看日志", exc,
+            mark=lambda db: inbox.mark(db, message_id, "failed", handler, self.clock.now(), type(exc).__name__))
+
+    async def _job_failed(self, err: JobError) -> None:
+        await self.report_failure(
+            f"job-error:{err.job.name}:{err.target}:{err.day}",
+            f"定时任务「{err.job.title}」在{err.target}出错：{type(err.cause).__name__}: {err.cause}。"
+            "其他村不受影响；这个村今天的这项任务没有完成，请查看日志。", err.cause)
+
+    def _calendar_fallback(self, year: int) -> None:
+        text = (f"{year} 年的法定节假日安排尚未录入，期限暂按周末计算。"
+                f"请在 data/holidays/{year}.toml 中录入国务院公布的放假和调休安排。")
+        day = self.clock.now().date()
+        if self._loop is None:
+            return  # CLI use: the calendar's own warning in the log is the alert
+        # May be called from the writer thread (a deadline computed inside a transaction): hop to the loop.
+        self._loop.call_soon_threadsafe(lambda: self._loop.create_task(
+            self.commit(lambda db, out: out.alert_admins(f"calendar:{year}:{day}", text))))
+
+    async def _outbox_dead(self, row: dict) -> None:
+        await self.commit(lambda db, out: out.alert_admins(
+            f"outbox-dead:{row['id']}", f"一条发往 {row['kind']} 的消息多次发送失败，已停止重试：{row['last_error']}"))

@@ -1,0 +1,173 @@
+"""Cases (诉求) and their history: intake facts are written once; every change is an appended, hash-chained
+event whose `state` part is folded into `case_state` in the same transaction."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any, Iterable
+
+from sqlite_utils import Database
+
+REQUEST_KINDS = ("consult", "help", "suggestion", "disclosure")
+KIND_NAMES = {"consult": "咨询", "help": "求助", "suggestion": "建议", "disclosure": "信息公开问题",
+              "report": "举报", "followup": "催办", "chatter": "闲聊"}
+LABEL_WORDS = {"咨询": "consult", "求助": "help", "建议": "suggestion", "公开": "disclosure", "信息公开": "disclosure",
+               "举报": "report", "闲聊": "chatter", "催办": "followup"}
+LEVEL_NAMES = {"village": "村", "town": "镇", "county": "县纪委监委"}
+LEVELS = ("village", "town", "county")
+ACTIVE = ("unconfirmed", "open")          # still waiting for the village (or town) to act
+DONE = ("answered", "closed")
+STATUS_NAMES = {"unconfirmed": "待确认", "open": "办理中", "answered": "已办结", "closed": "已评价",
+                "dismissed": "不予登记"}
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class Case:
+    id: int
+    number: str
+    town: str
+    village: str
+    text: str
+    requester: str
+    chat_id: str | None
+    received_at: datetime
+    confidence: float | None
+    kind: str
+    status: str
+    level: str
+    due_at: datetime
+    escalate_by: datetime | None
+    assignee: str | None
+    first_response_at: datetime | None
+    answered_at: datetime | None
+    rating: str | None
+    supervised: bool
+
+    @property
+    def confidential(self) -> bool:
+        return self.kind == "report"
+
+    @property
+    def kind_name(self) -> str:
+        return KIND_NAMES[self.kind]
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    def overdue(self, now: datetime) -> bool:
+        return self.active and now > self.due_at
+
+
+_DATES = {"received_at", "due_at", "escalate_by", "first_response_at", "answered_at"}
+_SELECT = ("SELECT c.id, c.number, c.town, c.village, c.text, c.requester, c.chat_id, c.received_at, c.confidence, "
+           "s.kind, s.status, s.level, s.due_at, s.escalate_by, s.assignee, s.first_response_at, s.answered_at, "
+           "s.rating, s.supervised FROM cases c JOIN case_state s ON s.case_id = c.id")
+
+
+def _case(row: dict) -> Case:
+    values = {k: (datetime.fromisoformat(v) if k in _DATES and v else v) for k, v in row.items()}
+    values["supervised"] = bool(values["supervised"])
+    return Case(**{f.name: values[f.name] for f in fields(Case)})
+
+
+def chain_hash(prev_hash: str, case_id: int, at: str, actor: str, action: str, detail: str) -> str:
+    material = json.dumps([prev_hash, case_id, at, actor, action, detail], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def append(db: Database, case_id: int, *, actor: str, action: str, now: datetime, note: str = "",
+           state: dict[str, Any] | None = None, **extra: Any) -> None:
+    """Add an event and apply its state changes. The only way a case ever changes."""
+    state = {k: _iso(v) for k, v in (state or {}).items()}
+    detail = json.dumps({"note": note, "state": state, **extra}, ensure_ascii=False, sort_keys=True)
+    head = db.execute("SELECT hash FROM events ORDER BY id DESC LIMIT 1").fetchone()
+    prev = head[0] if head else GENESIS
+    at = now.isoformat()
+    db.execute("INSERT INTO events (case_id, at, actor, action, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+               [case_id, at, actor, action, detail, prev, chain_hash(prev, case_id, at, actor, action, detail)])
+    if action == "opened":
+        db.execute("INSERT INTO case_state (case_id, kind, status, level, due_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                   [case_id, state["kind"], state["status"], state["level"], state["due_at"], at])
+        rest = {k: v for k, v in state.items() if k not in ("kind", "status", "level", "due_at")}
+    else:
+        rest = state
+    if rest:
+        sets = ", ".join(f"{k} = ?" for k in rest)
+        db.execute(f"UPDATE case_state SET {sets}, updated_at = ? WHERE case_id = ?", [*rest.values(), at, case_id])
+
+
+def open_case(db: Database, *, message_id: int | None, town: str, village: str, kind: str, text: str,
+              requester: str, chat_id: str | None, received_at: datetime, due_at: datetime, now: datetime,
+              confidence: float | None = None, status: str = "open", actor: str = "小微") -> Case:
+    """Open a case once per message: a redelivered or re-handled message returns the case it already opened."""
+    if message_id is not None and (existing := by_message(db, message_id)):
+        return existing
+    next_id = db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM cases").fetchone()[0]
+    number = ("J" if kind == "report" else "") + str(100 + next_id)
+    db.execute("INSERT INTO cases (id, number, message_id, town, village, kind, confidence, text, requester, chat_id, "
+               "received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               [next_id, number, message_id, town, village, kind, confidence, text, requester, chat_id,
+                received_at.isoformat()])
+    append(db, next_id, actor=actor, action="opened", now=now,
+           state={"kind": kind, "status": status, "level": "village" if kind != "report" else "town",
+                  "due_at": due_at},
+           intake={"number": number, "town": town, "village": village, "kind": kind, "text": text,
+                   "requester": requester, "received_at": received_at.isoformat()})
+    return get_by_id(db, next_id)
+
+
+def _one(db: Database, where: str, args: list) -> Case | None:
+    row = next(db.query(_SELECT + " WHERE " + where, args), None)
+    return _case(row) if row else None
+
+
+def get_by_id(db: Database, case_id: int) -> Case:
+    case = _one(db, "c.id = ?", [case_id])
+    assert case is not None, case_id
+    return case
+
+
+def get(db: Database, number: str) -> Case | None:
+    # Numbers are stored upper-case; an exact match uses the unique index (NOCASE could not).
+    return _one(db, "c.number = ?", [number.strip().upper()])
+
+
+def by_message(db: Database, message_id: int) -> Case | None:
+    return _one(db, "c.message_id = ?", [message_id])
+
+
+def find(db: Database, *, village: str | None = None, town: str | None = None, statuses: Iterable[str] = (),
+         requester: str | None = None, assignee: str | None = None, confidential: bool | None = False,
+         since: datetime | None = None, answered_since: datetime | None = None) -> list[Case]:
+    """Cases by filter; reports (clues) are left out unless asked for, so no village view can show them."""
+    where, args = [], []
+    for column, value in (("c.village", village), ("c.town", town), ("c.requester", requester),
+                          ("s.assignee", assignee)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            args.append(value)
+    statuses = list(statuses)
+    if statuses:
+        where.append(f"s.status IN ({', '.join('?' * len(statuses))})")
+        args += statuses
+    if confidential is not None:
+        where.append("s.kind = 'report'" if confidential else "s.kind != 'report'")
+    for column, moment in (("c.received_at", since), ("s.answered_at", answered_since)):
+        if moment is not None:
+            where.append(f"{column} >= ?")   # ISO text, always in Asia/Shanghai: compares as time
+            args.append(moment.isoformat())
+    sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY c.id"
+    return [_case(r) for r in db.query(sql, args)]
+
+
+def history(db: Database, case_id: int) -> list[dict]:
+    return [{**r, "detail": json.loads(r["detail"])} for r in
+            db.query("SELECT id, at, actor, action, detail FROM events WHERE case_id = ? ORDER BY id", [case_id])]

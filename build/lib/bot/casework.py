@@ -1,0 +1,378 @@
+"""The case rules: how a request is taken in, who may do what to it, what each step records, who is told, and
+how its deadline presses. Handlers parse and reply; nags and the digest read the deadline status from here.
+
+Every function runs inside the caller's write transaction (`db`, `out`) and returns the one line the person
+who acted should read back (or None)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlite_utils import Database
+
+from bot import cases, duty, inbox, wording
+from bot.cases import KIND_NAMES, LEVEL_NAMES, LEVELS, REQUEST_KINDS, STATUS_NAMES, Case
+from bot.config import Person, Town, Village
+from bot.context import Context
+from bot.inbox import Message
+from bot.outbound import Outgoing
+
+USAGE = {
+    "认领": "认领 编号", "进展": "进展 编号 进展情况", "办结": "办结 编号 办理结果", "上报": "上报 编号 原因",
+    "无法解决": "无法解决 编号 原因", "退回": "退回 编号 原因", "改类": "改类 编号 咨询/求助/建议/公开/举报/闲聊",
+    "督办": "督办 编号 意见", "确认": "确认 编号", "我的": "我的", "查看": "查看 编号",
+}
+NEEDS_NOTE = {"进展", "办结", "上报", "退回", "改类", "无法解决"}
+LABEL_WORDS = {"咨询": "consult", "求助": "help", "建议": "suggestion", "公开": "disclosure", "信息公开": "disclosure",
+               "举报": "report", "闲聊": "chatter", "催办": "followup"}
+ACTION_NAMES = {"opened": "登记", "claimed": "认领", "progress": "进展", "answered": "办结", "escalated": "上报",
+                "returned": "退回", "relabeled": "改类", "supervised": "督办", "confirmed": "确认", "rated": "评价",
+                "reopened": "不满意，重新办理", "chased": "催办", "forwarded": "移送", "beyond_village": "村里无法解决"}
+LADDER = ("duty", "secretary", "leader", "inspectors")
+CLUE_THANKS = ("谢谢您的反映。这件事已保密转交镇纪委处理，不会在群里公开，也不会转给村干部。"
+               "如需补充情况，可以私聊小微。")
+STAFF_ONLY = "这个命令只有本村干部、镇里工作人员和纪委可以使用。查进度请发“查询 编号”。"
+
+
+# --- who is told ---------------------------------------------------------------------------------------
+
+def inspectors(town: Town) -> list[str]:
+    return [p.userid for p in town.inspectors]
+
+
+def town_desk(town: Town, village: Village) -> list[str]:
+    """Who takes a case the village passed up: the town's staff and the village's link leader (if any)."""
+    return [p.userid for p in town.staff] + ([village.link_leader.userid] if village.link_leader else [])
+
+
+def holders(db: Database, village: Village, case: Case, day: date) -> list[Person]:
+    """Who holds a village case: its assignee, else today's duty cadre, else the party secretary."""
+    assignee = village.cadre(case.assignee) if case.assignee else None
+    return [assignee] if assignee else list(duty.responsible(db, village, day))
+
+
+def ladder_people(town: Town, village: Village, rung: str) -> list[Person]:
+    if rung == "secretary" and village.secretary:
+        return [village.secretary]
+    if rung == "leader" and village.link_leader:
+        return [village.link_leader]
+    # No link leader configured: the town's staff press it, and failing them the inspectors.
+    return list(town.staff if rung == "leader" and town.staff else town.inspectors)
+
+
+# --- intake --------------------------------------------------------------------------------------------
+
+def open_request(db: Database, out: Outgoing, ctx: Context, msg: Message, kind: str, confidence: float,
+                 sure: bool) -> Case:
+    """A resident's request becomes a case with its legal deadline. Sure: the group is answered and the duty
+    cadre told; unsure (疑似诉求): the duty cadre is asked to confirm first."""
+    village = msg.village
+    assert village is not None
+    case = cases.open_case(db, message_id=msg.id, town=village.town, village=village.name, kind=kind,
+                           text=msg.words, requester=msg.sender, chat_id=msg.chat_id, received_at=msg.received_at,
+                           due_at=ctx.due_at(kind, msg.received_at), now=ctx.now, confidence=confidence,
+                           status="open" if sure else "unconfirmed")
+    officers = duty.responsible(db, village, msg.received_at.date())
+    if sure:
+        announce(out, case, village, officers)
+    else:
+        out.members([c.userid for c in officers], (
+            f"【疑似诉求 {case.number}】{village.name}群里有一条消息，可能是{case.kind_name}，请确认：\n"
+            f"“{wording.snippet(case.text, 80)}”\n"
+            f"是诉求请回复“确认 {case.number}”，我会登记并答复群众；不是请回复“改类 {case.number} 闲聊”。"))
+    return case
+
+
+def announce(out: Outgoing, case: Case, village: Village, officers: list) -> None:
+    """The group answer and the private alert for a case now open; also when a cadre confirms one."""
+    names = "、".join(c.name for c in officers)
+    out.group(village, f"收到，已登记为{case.kind_name}，编号 {case.number}，{wording.day(case.due_at)}前办结。"
+                       f"值班干部{names}会跟进。", mentions=[c.userid for c in officers])
+    out.members([c.userid for c in officers], (
+        f"【新诉求 {case.number}·{case.kind_name}】{village.name}\n"
+        f"内容：{wording.snippet(case.text, 120)}\n期限：{wording.day(case.due_at)}\n"
+        f"回复“认领 {case.number}”“办结 {case.number} 结果”，村里解决不了回复“上报 {case.number} 原因”。"))
+
+
+def open_clue(db: Database, out: Outgoing, ctx: Context, msg: Message, confidence: float) -> str:
+    """A report of misconduct: a clue for the town's inspectors only, never echoed, never shown to the village."""
+    # A private report: the town of the group the resident last wrote in (a county may have several towns).
+    village = msg.village or ctx.config.village_by_name(inbox.last_village(db, msg.sender) or "")
+    town = ctx.config.town(village.town) if village else ctx.config.towns[0]
+    clue = cases.open_case(db, message_id=msg.id, town=town.name, village=village.name if village else "（私聊）",
+                           kind="report", text=msg.words, requester=msg.sender, chat_id=msg.chat_id,
+                           received_at=msg.received_at, now=ctx.now, confidence=confidence,
+                           due_at=ctx.due_at("consult", msg.received_at))  # acknowledged within 2 working days
+    told = inspectors(town)
+    out.members(told, (
+        f"【问题线索 {clue.number}】{clue.village}\n收到：{wording.moment(clue.received_at)}\n"
+        f"内容：{clue.text}\n反映人平台ID：{clue.requester}（请勿向村干部透露）\n"
+        f"处理后回复“进展 {clue.number} 情况”或“办结 {clue.number} 结果”。"))
+    cases.append(db, clue.id, actor="小微", action="forwarded", now=ctx.now,
+                 note="已通过企业微信应用私信移送镇纪委", to=told, channel="app")
+    return CLUE_THANKS
+
+
+# --- cadres' commands ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Command:
+    verb: str
+    number: str | None
+    note: str
+
+
+def command(db: Database, out: Outgoing, ctx: Context, msg: Message, cmd: Command) -> str | None:
+    """Check who may act on which case, then carry the command out."""
+    if cmd.verb == "refuse":
+        return STAFF_ONLY
+    if cmd.verb == "我的":
+        return mine(db, ctx, msg.sender)
+    if cmd.number is None or (cmd.verb in NEEDS_NOTE and not cmd.note):
+        return f"用法：{USAGE[cmd.verb]}"
+    case = cases.get(db, cmd.number)
+    village = ctx.config.village_by_name(case.village) if case else None
+    if case and case.confidential:
+        # Clues are the inspectors' alone; to anyone else they do not exist.
+        case = case if ctx.roles.is_inspector(msg.sender, case.town) else None
+    elif case and not (village and ctx.roles.may_act_on(msg.sender, village)):
+        return f"编号 {case.number} 是{case.village}的诉求，您没有办理权限。"
+    if case is None:
+        return f"没有找到编号 {cmd.number}。"
+    return VERBS[cmd.verb](db, out, ctx, msg, cmd.note, case, village)
+
+
+def claim(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village) -> str:
+    cases.append(db, case.id, actor=msg.sender, action="claimed", now=ctx.now,
+                 state={"assignee": msg.sender, "first_response_at": case.first_response_at or ctx.now})
+    return f"已认领 {case.number}，请在{wording.day(case.due_at)}前办结。"
+
+
+def progress(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village) -> str | None:
+    cases.append(db, case.id, actor=msg.sender, action="progress", now=ctx.now, note=note,
+                 state={"first_response_at": case.first_response_at or ctx.now})
+    if case.confidential:
+        return f"已记录线索 {case.number} 的进展。"
+    out.group(village, f"编号 {case.number} 进展：{note}", mentions=[case.requester])
+    return None if msg.in_group else f"已记录 {case.number} 的进展，并告知群众。"
+
+
+def answer(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village) -> str | None:
+    cases.append(db, case.id, actor=msg.sender, action="answered", now=ctx.now, note=note,
+                 state={"status": "answered", "answered_at": ctx.now,
+                        "first_response_at": case.first_response_at or ctx.now})
+    if case.confidential:
+        return f"线索 {case.number} 已办结并记入台账。"
+    out.group(village, f"编号 {case.number} 已办结：{note}\n满意请回复“满意 {case.number}”，"
+                       f"不满意请回复“不满意 {case.number} 原因”。", mentions=[case.requester])
+    return None if msg.in_group else f"{case.number} 已办结，结果已发到{case.village}群里。"
+
+
+def pass_up(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village) -> str | None:
+    if case.level == "county":
+        return f"{case.number} 已在县纪委监委办理，不能再上报。"
+    level = LEVELS[LEVELS.index(case.level) + 1]
+    due = ctx.due_at(case.kind, ctx.now)
+    cases.append(db, case.id, actor=msg.sender, action="escalated", now=ctx.now, note=note,
+                 state={"level": level, "due_at": due, "escalate_by": None, "assignee": None})
+    town = ctx.config.town(case.town)
+    told = town_desk(town, village) if level == "town" else list(ctx.config.admins)
+    out.members(told + inspectors(town),
+                f"【上报 {case.number}·{case.kind_name}】{case.village}报{LEVEL_NAMES[level]}里办理\n"
+                f"诉求：{wording.snippet(case.text, 100)}\n原因：{note}\n期限：{wording.day(due)}")
+    out.group(village, f"编号 {case.number} 已转{LEVEL_NAMES[level]}里办理，{wording.day(due)}前答复。")
+    return None if msg.in_group else f"{case.number} 已上报{LEVEL_NAMES[level]}里。"
+
+
+def beyond_village(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village) -> str:
+    """The village says it cannot solve this: it must be passed up within 1 working day (nagged until then)."""
+    by = ctx.due_at("escalation", ctx.now)
+    cases.append(db, case.id, actor=msg.sender, action="beyond_village", now=ctx.now, note=note,
+                 state={"escalate_by": by})
+    return f"已记录。请在{wording.day(by)}前用“上报 {case.number} 原因”转镇里。"
+
+
+def send_back(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village) -> str:
+    if case.level == "village":
+        return f"{case.number} 本来就在村里办理。"
+    level = LEVELS[LEVELS.index(case.level) - 1]
+    due = ctx.due_at(case.kind, ctx.now)
+    cases.append(db, case.id, actor=msg.sender, action="returned", now=ctx.now, note=note,
+                 state={"level": level, "due_at": due, "assignee": None})
+    officers = duty.responsible(db, village, ctx.now.date())
+    out.members([c.userid for c in officers] + [village.secretary.userid],
+                f"【退回 {case.number}】{LEVEL_NAMES[level]}里继续办理，期限{wording.day(due)}\n原因：{note}")
+    return f"{case.number} 已退回{LEVEL_NAMES[level]}里。"
+
+
+def relabel(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village) -> str:
+    kind = LABEL_WORDS.get(note.split()[0] if note else "")
+    if kind is None:
+        return f"用法：{USAGE['改类']}"
+    # A correction is kept for training: `xiaowei corrections export`, then `xiaowei train`.
+    db["corrections"].insert({"case_id": case.id, "text": case.text, "old_label": case.kind, "label": kind,
+                              "actor": msg.sender, "at": ctx.now.isoformat()})
+    state: dict = {"kind": kind}
+    if kind == "chatter":
+        state["status"] = "dismissed"
+    elif kind in REQUEST_KINDS:
+        state["due_at"] = ctx.due_at(kind, case.received_at)
+    cases.append(db, case.id, actor=msg.sender, action="relabeled", now=ctx.now, note=f"{case.kind} → {kind}",
+                 state=state)
+    if kind == "report":
+        out.members(inspectors(ctx.config.town(case.town)),
+                    f"【问题线索 {case.number}】{case.village}（干部改类为举报）\n内容：{case.text}")
+    return f"{case.number} 已改为{KIND_NAMES[kind]}，这条纠正会用于改进识别。"
+
+
+def supervise(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village) -> str:
+    if not ctx.roles.is_inspector(msg.sender, case.town):
+        return "督办只能由镇纪委人员发起。"
+    cases.append(db, case.id, actor=msg.sender, action="supervised", now=ctx.now, note=note,
+                 state={"supervised": 1})
+    out.members([case.assignee or village.secretary.userid, village.secretary.userid],
+                f"【纪委督办 {case.number}】{case.village}·{case.kind_name}，期限{wording.day(case.due_at)}\n"
+                f"意见：{note or '请抓紧办理'}")
+    return f"已对 {case.number} 督办。"
+
+
+def confirm(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village) -> str | None:
+    if case.status != "unconfirmed":
+        return f"{case.number} 不是待确认的诉求。"
+    cases.append(db, case.id, actor=msg.sender, action="confirmed", now=ctx.now, state={"status": "open"})
+    announce(out, cases.get_by_id(db, case.id), village, duty.responsible(db, village, ctx.now.date()))
+    return None
+
+
+def show(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village) -> str:
+    lines = [f"编号 {case.number}｜{case.village}｜{case.kind_name}｜{STATUS_NAMES[case.status]}"
+             f"｜{LEVEL_NAMES[case.level]}里｜期限{wording.day(case.due_at)}", f"内容：{wording.snippet(case.text, 100)}"]
+    for event in cases.history(db, case.id)[-5:]:
+        who = ctx.roles.person(event["actor"])
+        note = event["detail"].get("note", "")
+        lines.append(f"· {wording.moment(datetime.fromisoformat(event['at']))} "
+                     f"{who.name if who else ('群众' if event['actor'] != '小微' else '小微')} "
+                     f"{ACTION_NAMES.get(event['action'], event['action'])}{'：' + note if note else ''}")
+    return "\n".join(lines)
+
+
+def mine(db: Database, ctx: Context, userid: str) -> str:
+    village = ctx.roles.home_village(userid)
+    held = [c for c in cases.find(db, statuses=cases.ACTIVE)
+            if c.assignee == userid or (c.assignee is None and village and c.village == village.name)]
+    if not held:
+        return "您手上没有未办结的诉求。"
+    return "您的未办结诉求：\n" + "\n".join(
+        f"{c.number} {c.kind_name} {wording.snippet(c.text, 16)} "
+        f"{'已超期' if c.overdue(ctx.now) else wording.day(c.due_at)}" for c in held[:20])
+
+
+VERBS = {"认领": claim, "进展": progress, "办结": answer, "上报": pass_up, "无法解决": beyond_village,
+         "退回": send_back, "改类": relabel, "督办": supervise, "确认": confirm, "查看": show}
+
+
+# --- residents: chase, rate, reopen --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Followup:
+    number: str | None
+    intent: str        # status | happy | unhappy
+    note: str = ""
+
+
+def follow_up(db: Database, out: Outgoing, ctx: Context, msg: Message, f: Followup) -> str | None:
+    case = _chased_case(db, msg, f)
+    if case is None:
+        if msg.mentions_bot or not msg.in_group:   # overheard through the bridge: not asked, so not answered
+            return "没有找到您登记的诉求。请带上编号，例如“查询 101”；有新问题请直接说明。"
+        return None
+    if f.intent == "status" or (case.status != "answered" and f.intent == "happy"):
+        if f.intent == "status" and case.active:
+            cases.append(db, case.id, actor=msg.sender, action="chased", now=ctx.now, note=f.note)
+        return status_line(db, case)
+    if case.requester != msg.sender:
+        return "只有提出这件诉求的群众本人可以评价。"
+    if f.intent == "happy":
+        cases.append(db, case.id, actor=msg.sender, action="rated", now=ctx.now, note=f.note,
+                     state={"rating": "满意", "status": "closed"})
+        return f"谢谢您的评价！编号 {case.number} 已办结归档。"
+    return reopen(db, out, ctx, msg, f.note, case)
+
+
+def reopen(db: Database, out: Outgoing, ctx: Context, msg: Message, note: str, case: Case) -> str:
+    """不满意: the case opens again with a fresh limit; the party secretary and the inspectors hear of it."""
+    due = ctx.due_at(case.kind, ctx.now)
+    cases.append(db, case.id, actor=msg.sender, action="reopened", now=ctx.now, note=note,
+                 state={"rating": "不满意", "status": "open", "due_at": due, "answered_at": None})
+    village = ctx.config.village_by_name(case.village)
+    out.members([village.secretary.userid] + inspectors(ctx.config.town(case.town)),
+                f"【群众不满意 {case.number}】{case.village}·{case.kind_name}\n"
+                f"诉求：{wording.snippet(case.text, 80)}\n意见：{note or '（未说明）'}\n已重新办理，期限{wording.day(due)}。")
+    return f"收到您的意见，编号 {case.number} 已重新办理，{wording.day(due)}前答复，已告知村党支部书记和镇纪委。"
+
+
+def _chased_case(db: Database, msg: Message, f: Followup) -> Case | None:
+    if f.number:
+        case = cases.get(db, f.number)
+        # A clue's existence is shown only to the resident who raised it.
+        if case and case.confidential and case.requester != msg.sender:
+            return None
+        return case
+    theirs = cases.find(db, requester=msg.sender, confidential=None,
+                        village=msg.village.name if msg.village else None)
+    wanted = [c for c in theirs if c.status == "answered"] if f.intent != "status" else [c for c in theirs if c.active]
+    return (wanted or theirs or [None])[-1]
+
+
+def status_line(db: Database, case: Case) -> str:
+    head = f"编号 {case.number}（{case.kind_name}）：{STATUS_NAMES[case.status]}"
+    if case.confidential:
+        return head + "，镇纪委正在核查，结果会保密告知您。"
+    if case.active:
+        head += f"，{LEVEL_NAMES[case.level]}里办理，{wording.day(case.due_at)}前办结"
+    notes = [e for e in cases.history(db, case.id) if e["action"] in ("progress", "answered", "escalated")]
+    if notes:
+        head += f"。最新：{wording.snippet(notes[-1]['detail']['note'], 60)}"
+    return head + "。"
+
+
+# --- deadlines: what nags and the digest read ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Pressing:
+    case: Case
+    deadline: datetime
+    beyond: bool          # the village said it cannot solve it: the deadline is for passing it up
+    overdue_days: int     # working days past the deadline; 0 while it is still due
+    today: date
+
+    def status(self) -> str:
+        if self.overdue_days:
+            return ("上报" if self.beyond else "") + f"已超期{self.overdue_days}个工作日"
+        if self.deadline.date() == self.today:
+            return "须今天内上报镇里" if self.beyond else "今天到期"
+        due = wording.day(self.deadline)
+        return f"须{due}前上报镇里" if self.beyond else f"{due}到期"
+
+
+def pressing(case: Case, calendar, at: datetime) -> Pressing | None:
+    """Due within one working day, due today, or overdue (with the working days past); else None."""
+    beyond = case.level == "village" and case.escalate_by is not None
+    deadline = case.escalate_by if beyond else case.due_at
+    if at <= deadline:
+        if calendar.workdays_between(at.date(), deadline.date()) > 1:
+            return None
+        return Pressing(case, deadline, beyond, 0, at.date())
+    overdue = max(1, calendar.workdays_between(deadline.date(), at.date()))
+    return Pressing(case, deadline, beyond, overdue, at.date())
+
+
+def rungs(p: Pressing) -> list[str]:
+    """Who is pressed today. A village case: its holder every day, plus the rung its overdue days have reached."""
+    if p.case.confidential:
+        return ["inspectors"]                  # clues are the inspectors' own ledger
+    if p.case.level == "county":
+        return ["inspectors"] if p.overdue_days else []
+    if p.case.level == "town":
+        return ["duty"] if p.overdue_days <= 1 else ["duty", "inspectors"]
+    return list(dict.fromkeys(["duty", LADDER[min(max(p.overdue_days - 1, 0), 3)]]))

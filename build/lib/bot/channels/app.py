@@ -1,0 +1,18 @@
+"""The self-built app's callback (自建应用 接收消息): what a member writes to the app privately (XML)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Mapping
+
+from bot.crypto import CallbackCrypto, MalformedCallback
+from bot.inbox import Message
+
+
+def open_app(crypto: CallbackCrypto, query: Mapping[str, str], body: bytes, now: datetime) -> Message | None:
+    data = crypto.open_app_xml(query, body)
+    if data.get("MsgType") != "text":
+        return None  # events (enter_agent, …) and media are not requests we can read
+    if not data.get("MsgId") or not data.get("FromUserName"):
+        raise MalformedCallback("app message lacks MsgId or FromUserName")
+    return Message(channel="app", msgid=data["MsgId"], chattype="single", sender=data["FromUserName"],
+                   text=data.get("Content", ""), received_at=now, mentions_bot=True)

@@ -1,0 +1,68 @@
+"""Running the service: serve, check-config, init, demo."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+
+def add_commands(add) -> None:
+    add("serve", "启动服务：接收企业微信回调、发送消息、运行定时任务").set_defaults(run=serve)
+    add("check-config", "检查配置文件，指出哪一项有问题").set_defaults(run=check_config)
+    p = add("init", "在目录里写一份起始配置 config.toml（来自示例配置），再按注释填写", config=False)
+    p.add_argument("dir", help="写入的目录（不存在会新建）")
+    p.set_defaults(run=init)
+    p = add("demo", "演示：用临时数据库和本地模拟的企业微信，跑一个上午的群消息并打印群聊记录", config=False)
+    p.add_argument("--keep", metavar="DIR", help="把演示数据库保存在这个目录（默认用完即删）")
+    p.set_defaults(run=demo)
+
+
+def serve(args: argparse.Namespace) -> int:
+    from bot import plugins
+    from bot.app import AlreadyRunning, Bot
+    from bot.cli.common import config
+    from bot.web import serve as serve_forever
+    cfg = config(args)
+    try:
+        bot = Bot(cfg, handlers=plugins.handlers(), jobs=plugins.jobs())
+        asyncio.run(serve_forever(bot, cfg.server.host, cfg.server.port))
+    except (AlreadyRunning, plugins.NoPlugins) as exc:
+        print(f"无法启动：{exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def check_config(args: argparse.Namespace) -> int:
+    from bot.config import ConfigError, load_config
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        print(f"配置有误：{exc}", file=sys.stderr)
+        return 2
+    villages = list(cfg.villages())
+    print(f"配置正确：{args.config}")
+    print(f"  {len(cfg.towns)} 个镇，{len(villages)} 个村（社区）：" + "、".join(v.name for v in villages))
+    for name, value in (("自建应用回调", cfg.wecom.encoding_aes_key), ("智能机器人回调", cfg.aibot.encoding_aes_key),
+                        ("桥接 /bridge", cfg.bridge.secret)):
+        print(f"  {name}：{'已配置' if value else '未配置'}")
+    return 0
+
+
+def init(args: argparse.Namespace) -> int:
+    from bot.sandbox.config import example_config_path
+    target = Path(args.dir) / "config.toml"
+    if target.exists():
+        print(f"{target} 已存在，没有覆盖。", file=sys.stderr)
+        return 1
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(example_config_path().read_text(encoding="utf-8"), encoding="utf-8")
+    print(f"已写入 {target}。请按注释填写企业微信的 ID 和密钥、各镇各村的干部，"
+          f"然后运行：xiaowei check-config --config {target}")
+    return 0
+
+
+def demo(args: argparse.Namespace) -> int:
+    from bot import plugins
+    from bot.sandbox.demo import run_demo
+    return asyncio.run(run_demo(sys.stdout, handlers=plugins.handlers(), jobs=plugins.jobs(), keep=args.keep))

@@ -1,0 +1,72 @@
+"""What a handler or a job may touch: a small typed context instead of the whole application.
+
+PTB hands each callback a context; here it carries the configuration, who is who, the working-day calendar,
+the time, and the two doors to the database: `read` on a reader thread, `commit` through the one writer,
+whose transaction also holds whatever the work says (outbox rows)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cached_property
+from typing import Any, Awaitable, Callable, Protocol, TypeVar
+
+from sqlite_utils import Database
+
+from bot.classifier import Verdict
+from bot.clock import Clock
+from bot.config import Config
+from bot.inbox import Message
+from bot.outbound import Outgoing
+from bot.roles import Roles
+from bot.workdays import WorkCalendar
+
+T = TypeVar("T")
+Work = Callable[[Database, Outgoing], T]
+
+
+class Commit(Protocol):
+    def __call__(self, fn: Work[T], key: str | None = None) -> Awaitable[T]: ...
+
+
+class Read(Protocol):
+    def __call__(self, fn: Callable[..., T], *args: Any) -> Awaitable[T]: ...
+
+
+@dataclass(frozen=True)
+class Context:
+    config: Config
+    roles: Roles
+    calendar: WorkCalendar
+    clock: Clock
+    commit: Commit
+    read: Read
+
+    @property
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def due_at(self, kind: str, start: datetime) -> datetime:
+        return self.calendar.due_at(kind, start, self.config.rules.close_time)
+
+
+@dataclass(frozen=True)
+class MessageContext(Context):
+    """A handler's context: the message and its reading by the classifier, computed once however often asked."""
+    message: Message = field(default=None)  # type: ignore[assignment]
+    classify: Callable[[str], Verdict] = field(default=None, repr=False)  # type: ignore[assignment]
+
+    @cached_property
+    def reading(self) -> Verdict:
+        return self.classify(self.message.text)
+
+
+@dataclass(frozen=True)
+class JobContext(Context):
+    """A daily job's context: the job's name and the moment it runs "as of"."""
+    job: str = ""
+    at: datetime = field(default=None)  # type: ignore[assignment]
+    once: Callable[[str, Work[object]], Awaitable[bool]] = field(default=None, repr=False)  # type: ignore
+
+    @property
+    def day(self) -> date:
+        return self.at.date()

@@ -1,0 +1,26 @@
+"""The embedded default: the shipped example configuration, pointed at the local WeCom stand-in."""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from bot import data
+from bot.config import Config, load_config
+from bot.sandbox.standin import WeComStandIn
+
+
+def example_config_path() -> Path:
+    return Path(str(data("config.example.toml")))
+
+
+def sandbox_config(standin: WeComStandIn, storage_path: Path, *, base: Config | None = None,
+                   bridge_secret: str = "") -> Config:
+    config = base or load_config(example_config_path())
+    return replace(
+        config,
+        storage_path=storage_path,
+        wecom=replace(config.wecom, corp_id=standin.corp_id, secret=standin.corp_secret, agent_id=standin.agent_id,
+                      token=standin.app_token, encoding_aes_key=standin.app_aes_key, api_base=standin.url),
+        aibot=replace(config.aibot, token=standin.aibot_token, encoding_aes_key=standin.aibot_aes_key),
+        bridge=replace(config.bridge, secret=bridge_secret),
+    )

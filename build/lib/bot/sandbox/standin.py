@@ -1,0 +1,381 @@
+"""A local stand-in for WeCom's servers (webhook, app API, AI bot response_url) on 127.0.0.1.
+
+Used by the tests and by `xiaowei demo`; it speaks the documented protocol and records all traffic.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Callable, Iterable, Literal
+
+from aiohttp import web
+from wechatpy.enterprise.crypto import PrpCrypto
+from wechatpy.utils import WeChatSigner
+
+from bot.clock import Clock
+
+ENDPOINTS = ("webhook", "message", "gettoken", "response")
+MAX_BODY = 1 << 20
+WEBHOOK_PER_MINUTE = 20
+MEMBER_PER_MINUTE = 30
+TOKEN_TTL = timedelta(seconds=7200)
+RESPONSE_URL_TTL = timedelta(hours=1)
+TEXT_MAX, MARKDOWN_MAX, AIBOT_MARKDOWN_MAX = 2048, 4096, 20480  # bytes of UTF-8
+APP_MARKDOWN_MAX = 2048  # message/send markdown is capped lower than a robot's
+ERR_RESPONSE_CODE = 40001  # WeCom documents no code for a spent/expired response_url; this is our pick
+
+ERRMSG = {
+    -1: "system busy",
+    40001: "invalid credential",
+    40008: "invalid message type",
+    40013: "invalid corpid",
+    40014: "invalid access_token",
+    40035: "invalid parameter, Warning: wrong json format.",
+    40056: "invalid agentid",
+    40058: "invalid Request Parameter",
+    41001: "access_token missing",
+    42001: "access_token expired",
+    44004: "empty content",
+    45009: "api freq out of limit",
+    81013: "user & party & tag all invalid",
+    93000: "invalid webhook url",
+}
+
+
+Handler = Callable[[web.Request, bytes, datetime], dict[str, Any]]
+
+
+def _key_from_seed(seed: str) -> str:
+    """A fixed 43-char EncodingAESKey, so demo configs stay stable across runs."""
+    return base64.b64encode(hashlib.sha256(seed.encode()).digest()).decode().rstrip("=")
+
+
+def _cdata(value: str) -> str:
+    return "<![CDATA[" + value.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    endpoint: str        # one of ENDPOINTS
+    path: str
+    target: str          # webhook key, touser, corpid or response_code
+    errcode: int | None  # None: the connection was dropped without an answer
+    at: datetime
+
+
+class _Reject(Exception):
+    def __init__(self, errcode: int, errmsg: str | None = None):
+        self.errcode, self.errmsg = errcode, errmsg or ERRMSG.get(errcode, "standin error")
+
+
+class WeComStandIn:
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        corp_id: str = "wwstandin",
+        corp_secret: str = "standin-secret",
+        agent_id: int = 1000002,
+        app_token: str = "standinAppToken",
+        app_aes_key: str = _key_from_seed("xiaowei standin app"),
+        aibot_token: str = "standinBotToken",
+        aibot_aes_key: str = _key_from_seed("xiaowei standin aibot"),
+        aibot_id: str = "aibstandin",
+        bot_name: str = "小微",
+        webhook_keys: Iterable[str] | None = None,  # None: any non-empty key is a live robot
+    ):
+        self.clock = clock
+        self.corp_id, self.corp_secret, self.agent_id = corp_id, corp_secret, agent_id
+        self.app_token, self.app_aes_key = app_token, app_aes_key
+        self.aibot_token, self.aibot_aes_key = aibot_token, aibot_aes_key
+        self.aibot_id, self.bot_name = aibot_id, bot_name
+        self.webhook_keys = set(webhook_keys) if webhook_keys is not None else None
+        self.url = ""
+        self.robot_messages: dict[str, list[dict]] = defaultdict(list)
+        self.app_messages: list[dict] = []
+        self.response_posts: dict[str, dict] = {}
+        self.requests: list[RequestRecord] = []
+        self._faults: dict[str, deque[int | None]] = {e: deque() for e in ENDPOINTS}
+        self._windows: dict[str, deque[datetime]] = defaultdict(deque)
+        self._tokens: dict[str, datetime] = {}  # token -> expiry
+        self._response_codes: dict[str, datetime] = {}  # unused code -> issued at
+        self._runner: web.AppRunner | None = None
+
+    # -- lifecycle -------------------------------------------------------------
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_get("/cgi-bin/gettoken", self._gettoken)
+        app.router.add_post("/cgi-bin/message/send", self._message_send)
+        app.router.add_post("/cgi-bin/webhook/send", self._webhook_send)
+        app.router.add_post("/cgi-bin/aibot/response", self._aibot_response)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self.url = f"http://{host}:{port}"
+        return self.url
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> WeComStandIn:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def webhook_url(self, key: str) -> str:
+        return f"{self.url}/cgi-bin/webhook/send?key={key}"
+
+    # -- fault injection ---------------------------------------------------------
+    def fail_next(self, endpoint: str, errcode: int, times: int = 1) -> None:
+        self._fault_queue(endpoint).extend([errcode] * times)
+
+    def disconnect_next(self, endpoint: str, times: int = 1) -> None:
+        """Drop the connection unanswered. aiohttp clients retry an idempotent GET once by
+        themselves, so a gettoken drop is only visible to them with times=2."""
+        self._fault_queue(endpoint).extend([None] * times)
+
+    def expire_tokens(self) -> None:
+        now = self.clock.now()
+        self._tokens = {token: now for token in self._tokens}
+
+    def _fault_queue(self, endpoint: str) -> deque[int | None]:
+        if endpoint not in self._faults:
+            raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {ENDPOINTS}")
+        return self._faults[endpoint]
+
+    # -- request plumbing ----------------------------------------------------------
+    async def _serve(self, request: web.Request, endpoint: str, handle: Handler,
+                     target: str | None = None) -> web.StreamResponse:
+        """Apply injected faults, run the handler, answer HTTP 200 + errcode like WeCom, log it."""
+        now = self.clock.now()
+        raw = await self._read_capped(request)
+        if target is None:
+            target = self._body_target(raw)
+        queue = self._faults[endpoint]
+        if queue:
+            fault = queue.popleft()
+            self.requests.append(RequestRecord(endpoint, request.path, target, fault, now))
+            if fault is None:
+                assert request.transport is not None
+                request.transport.abort()
+                return web.Response()  # never written: the socket is already gone
+            return web.json_response(self._error(fault, ERRMSG.get(fault, "standin injected error")))
+        try:
+            answer = {"errcode": 0, "errmsg": "ok", **handle(request, raw, now)}
+        except _Reject as rej:
+            answer = self._error(rej.errcode, rej.errmsg)
+        self.requests.append(RequestRecord(endpoint, request.path, target, answer["errcode"], now))
+        return web.json_response(answer, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+    @staticmethod
+    async def _read_capped(request: web.Request) -> bytes:
+        # Read past the cap by one chunk at most, so an oversized body is refused, not buffered.
+        chunks, size = [], 0
+        while size <= MAX_BODY and (chunk := await request.content.read(64 * 1024)):
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+
+    @staticmethod
+    def _body_target(raw: bytes) -> str:
+        """The app API names its recipients in the body, so the request log reads touser there."""
+        try:
+            return str(json.loads(raw).get("touser") or "")
+        except (ValueError, AttributeError):
+            return ""
+
+    @staticmethod
+    def _error(errcode: int, errmsg: str) -> dict[str, Any]:
+        hint = secrets.token_hex(12)
+        return {"errcode": errcode, "errmsg": f"{errmsg}, hint: [{hint}], from ip: 127.0.0.1, "
+                f"more info at https://open.work.weixin.qq.com/devtool/query?e={errcode}"}
+
+    @staticmethod
+    def _json_body(raw: bytes) -> dict[str, Any]:
+        if len(raw) > MAX_BODY:
+            raise _Reject(40035, "invalid parameter, request body too large")
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise _Reject(40035) from None
+        if not isinstance(body, dict):
+            raise _Reject(40035)
+        return body
+
+    @staticmethod
+    def _content(body: dict, msgtype: str, limit: int, allowed: tuple[str, ...]) -> str:
+        if msgtype not in allowed or not isinstance(body.get(msgtype), dict):
+            raise _Reject(40008)
+        content = body[msgtype].get("content")
+        if not isinstance(content, str) or not content:
+            raise _Reject(44004)
+        if len(content.encode("utf-8")) > limit:
+            raise _Reject(40058, f"{msgtype}.content exceed max length {limit}. invalid Request Parameter")
+        return content
+
+    def _has_room(self, window_key: str, per_minute: int, now: datetime) -> bool:
+        window = self._windows[window_key]
+        while window and window[0] <= now - timedelta(seconds=60):
+            window.popleft()
+        return len(window) < per_minute
+
+    # -- endpoints ---------------------------------------------------------------
+    async def _webhook_send(self, request: web.Request) -> web.StreamResponse:
+        key = request.query.get("key", "")
+
+        def handle(req: web.Request, raw: bytes, now: datetime) -> dict:
+            if not key or (self.webhook_keys is not None and key not in self.webhook_keys):
+                raise _Reject(93000)
+            body = self._json_body(raw)
+            msgtype = body.get("msgtype")
+            limit = TEXT_MAX if msgtype == "text" else MARKDOWN_MAX
+            self._content(body, str(msgtype), limit, ("text", "markdown"))
+            if not self._has_room(f"webhook:{key}", WEBHOOK_PER_MINUTE, now):
+                raise _Reject(45009)
+            self._windows[f"webhook:{key}"].append(now)
+            self.robot_messages[key].append(body)
+            return {}
+
+        return await self._serve(request, "webhook", handle, key)
+
+    async def _gettoken(self, request: web.Request) -> web.StreamResponse:
+        corpid = request.query.get("corpid", "")
+
+        def handle(req: web.Request, raw: bytes, now: datetime) -> dict:
+            if corpid != self.corp_id:
+                raise _Reject(40013)
+            if req.query.get("corpsecret") != self.corp_secret:
+                raise _Reject(40001)
+            # Like WeCom: a still-valid token is handed out again rather than replaced.
+            live = [(exp, tok) for tok, exp in self._tokens.items() if exp > now]
+            if live:
+                expiry, token = max(live)
+            else:
+                token, expiry = "standin-" + secrets.token_urlsafe(24), now + TOKEN_TTL
+                self._tokens[token] = expiry
+            return {"access_token": token, "expires_in": int((expiry - now).total_seconds())}
+
+        return await self._serve(request, "gettoken", handle, corpid)
+
+    async def _message_send(self, request: web.Request) -> web.StreamResponse:
+        token = request.query.get("access_token", "")
+
+        def handle(req: web.Request, raw: bytes, now: datetime) -> dict:
+            if not token:
+                raise _Reject(41001)
+            if token not in self._tokens:
+                raise _Reject(40014)
+            if self._tokens[token] <= now:
+                raise _Reject(42001)
+            body = self._json_body(raw)
+            if str(body.get("agentid")) != str(self.agent_id):
+                raise _Reject(40056)
+            members = [m for m in str(body.get("touser") or "").split("|") if m]
+            if not members:
+                raise _Reject(81013)
+            msgtype = str(body.get("msgtype"))
+            # App text over 2048 bytes is truncated by WeCom, not refused; markdown over 2048 is refused.
+            content = self._content(body, msgtype, 1 << 30 if msgtype == "text" else APP_MARKDOWN_MAX,
+                                    ("text", "markdown"))
+            if any(not self._has_room(f"member:{m}", MEMBER_PER_MINUTE, now) for m in members):
+                raise _Reject(45009)
+            for m in members:
+                self._windows[f"member:{m}"].append(now)
+            if msgtype == "text":
+                cut = content.encode("utf-8")[:TEXT_MAX].decode("utf-8", "ignore")
+                body = {**body, "text": {**body["text"], "content": cut}}
+            self.app_messages.append(body)
+            return {"invaliduser": ""}
+
+        return await self._serve(request, "message", handle)
+
+    async def _aibot_response(self, request: web.Request) -> web.StreamResponse:
+        code = request.query.get("response_code", "")
+
+        def handle(req: web.Request, raw: bytes, now: datetime) -> dict:
+            issued = self._response_codes.get(code)
+            if issued is None or now - issued >= RESPONSE_URL_TTL:
+                raise _Reject(ERR_RESPONSE_CODE, "invalid response_code, used or expired")
+            body = self._json_body(raw)
+            self._content(body, str(body.get("msgtype")), AIBOT_MARKDOWN_MAX, ("markdown",))
+            del self._response_codes[code]  # usable once
+            self.response_posts[code] = body
+            return {}
+
+        return await self._serve(request, "response", handle, code)
+
+    # -- what WeCom would send to our server ----------------------------------------
+    def new_response_url(self) -> str:
+        if not self.url:
+            raise RuntimeError("start the stand-in before minting response URLs")
+        code = secrets.token_urlsafe(32)
+        self._response_codes[code] = self.clock.now()
+        return f"{self.url}/cgi-bin/aibot/response?response_code={code}"
+
+    def aibot_message(self, *, chatid: str | None, userid: str, text: str, chattype: str = "group",
+                      msgid: str | None = None, quote: str | None = None) -> dict:
+        """A plaintext AI bot text callback; group messages carry the @mention WeCom includes."""
+        payload: dict[str, Any] = {
+            "msgid": msgid or secrets.token_hex(16),
+            "aibotid": self.aibot_id,
+            "chattype": chattype,
+            "from": {"userid": userid},
+            "response_url": self.new_response_url(),
+            "msgtype": "text",
+            "text": {"content": f"@{self.bot_name} {text}" if chattype == "group" else text},
+        }
+        if chatid is not None:
+            payload["chatid"] = chatid
+        if quote is not None:
+            payload["quote"] = {"msgtype": "text", "text": {"content": quote}}
+        return payload
+
+    def _sign_and_encrypt(self, which: Literal["aibot", "app"], plaintext: str) -> dict[str, str]:
+        # Encrypt with wechatpy's reference code, not ours, so the tests cross-check two implementations.
+        token, aes_key, receive_id = (
+            (self.aibot_token, self.aibot_aes_key, "") if which == "aibot"
+            else (self.app_token, self.app_aes_key, self.corp_id))
+        key = base64.b64decode(aes_key + "=")
+        ciphertext = PrpCrypto(key).encrypt(plaintext, receive_id).decode("ascii")
+        timestamp, nonce = str(int(self.clock.now().timestamp())), str(secrets.randbelow(10**10))
+        signer = WeChatSigner()
+        signer.add_data(token, timestamp, nonce, ciphertext)
+        return {"msg_signature": signer.signature, "timestamp": timestamp, "nonce": nonce,
+                "ciphertext": ciphertext}
+
+    def seal_aibot(self, payload: dict) -> tuple[dict[str, str], bytes]:
+        sealed = self._sign_and_encrypt("aibot", json.dumps(payload, ensure_ascii=False))
+        ciphertext = sealed.pop("ciphertext")
+        return sealed, json.dumps({"encrypt": ciphertext}).encode()
+
+    def app_message_xml(self, *, userid: str, text: str, msgid: str | None = None) -> str:
+        return (f"<xml><ToUserName>{_cdata(self.corp_id)}</ToUserName>"
+                f"<FromUserName>{_cdata(userid)}</FromUserName>"
+                f"<CreateTime>{int(self.clock.now().timestamp())}</CreateTime>"
+                f"<MsgType>{_cdata('text')}</MsgType><Content>{_cdata(text)}</Content>"
+                f"<MsgId>{msgid or secrets.randbits(63)}</MsgId><AgentID>{self.agent_id}</AgentID></xml>")
+
+    def seal_app(self, *, userid: str, text: str, msgid: str | None = None) -> tuple[dict[str, str], bytes]:
+        sealed = self._sign_and_encrypt("app", self.app_message_xml(userid=userid, text=text, msgid=msgid))
+        ciphertext = sealed.pop("ciphertext")
+        body = (f"<xml><ToUserName>{_cdata(self.corp_id)}</ToUserName><Encrypt>{_cdata(ciphertext)}</Encrypt>"
+                f"<AgentID>{_cdata(str(self.agent_id))}</AgentID></xml>")
+        return sealed, body.encode()
+
+    def url_check(self, which: Literal["aibot", "app"]) -> tuple[dict[str, str], str]:
+        """The GET WeCom sends when the callback URL is saved: (query incl. echostr, expected body)."""
+        plaintext = str(secrets.randbits(63))
+        sealed = self._sign_and_encrypt(which, plaintext)
+        sealed["echostr"] = sealed.pop("ciphertext")
+        return sealed, plaintext

@@ -1,0 +1,191 @@
+"""The database schema as numbered migrations, applied at start-up and recorded in the database.
+Never edit a migration that has shipped: add the next number."""
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+MIGRATIONS = Migrations("xiaowei")
+
+
+@MIGRATIONS(name="0001_messages_outbox_alerts")
+def m0001(db: Database) -> None:
+    # Every inbound message, committed before WeCom is told it was received.
+    db.execute("""
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            channel TEXT NOT NULL,              -- aibot | app | bridge
+            msgid TEXT NOT NULL,
+            chat_id TEXT,
+            chattype TEXT NOT NULL,             -- group | single
+            village TEXT,
+            sender TEXT NOT NULL,
+            sender_name TEXT,
+            text TEXT NOT NULL,
+            mentions_bot INTEGER NOT NULL DEFAULT 1,
+            response_url TEXT,
+            received_at TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'new', -- new | done | failed | unrouted
+            handler TEXT,
+            handled_at TEXT,
+            error TEXT,
+            UNIQUE (channel, msgid)
+        )""")
+    db.execute("CREATE INDEX messages_status ON messages (status)")
+    db.execute("CREATE INDEX messages_village_time ON messages (village, received_at)")
+    # Every outbound message; a row leaves 'pending' only when WeCom accepted it (or it is given up, loudly).
+    db.execute("""
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,                 -- robot | app | response
+            target TEXT NOT NULL,               -- robot key | touser | response_url
+            lane TEXT NOT NULL,                 -- ordering and rate-limit unit
+            payload TEXT NOT NULL,
+            dedupe TEXT UNIQUE,
+            created_at TEXT NOT NULL,
+            not_before TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL DEFAULT 'pending', -- pending | sent | dead
+            sent_at TEXT,
+            last_error TEXT
+        )""")
+    db.execute("CREATE INDEX outbox_pending ON outbox (status, lane, id)")
+    db.execute("CREATE INDEX outbox_lane_sent ON outbox (lane, sent_at)")
+    db.execute("""
+        CREATE TABLE alerts (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )""")
+
+
+@MIGRATIONS(name="0002_cases_events")
+def m0002(db: Database) -> None:
+    # A case's intake facts; written once. Everything that happens to it afterwards is an event.
+    db.execute("""
+        CREATE TABLE cases (
+            id INTEGER PRIMARY KEY,
+            number TEXT NOT NULL UNIQUE,        -- what a villager types: digits; reports (clues) start with J
+            message_id INTEGER UNIQUE REFERENCES messages(id),
+            town TEXT NOT NULL,
+            village TEXT NOT NULL,
+            kind TEXT NOT NULL,                 -- kind at intake; re-labels are events
+            confidence REAL,
+            text TEXT NOT NULL,
+            requester TEXT NOT NULL,            -- platform id, never shown in public
+            chat_id TEXT,
+            received_at TEXT NOT NULL
+        )""")
+    # Append-only history, hash-chained across all cases so that an edit, a deletion or a reordering shows.
+    db.execute("""
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases(id),
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            detail TEXT NOT NULL,               -- JSON
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL UNIQUE
+        )""")
+    db.execute("CREATE INDEX events_case ON events (case_id, id)")
+    for table in ("cases", "events"):
+        for op in ("UPDATE", "DELETE"):
+            db.execute(f"""CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table}
+                           BEGIN SELECT RAISE(ABORT, '{table} are append-only: add a correcting event'); END""")
+    # The current state of each case, folded from its events in the same transaction; rebuildable, not history.
+    db.execute("""
+        CREATE TABLE case_state (
+            case_id INTEGER PRIMARY KEY REFERENCES cases(id),
+            kind TEXT NOT NULL,
+            status TEXT NOT NULL,               -- unconfirmed | open | answered | closed | dismissed
+            level TEXT NOT NULL,                -- village | town | county
+            due_at TEXT NOT NULL,
+            escalate_by TEXT,                   -- set when the village marked it beyond itself
+            assignee TEXT,
+            first_response_at TEXT,
+            answered_at TEXT,
+            rating TEXT,
+            supervised INTEGER NOT NULL DEFAULT 0,
+            updated_at TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX case_state_status ON case_state (status, due_at)")
+    # Cadres' re-labels, for `xiaowei train`.
+    db.execute("""
+        CREATE TABLE corrections (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER REFERENCES cases(id),
+            text TEXT NOT NULL,
+            old_label TEXT NOT NULL,
+            label TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            at TEXT NOT NULL
+        )""")
+
+
+@MIGRATIONS(name="0003_duty_roster")
+def m0003(db: Database) -> None:
+    # Explicit duty days win; otherwise a village's rotation repeats day after day from its start date.
+    db.execute("""
+        CREATE TABLE duty_roster (
+            id INTEGER PRIMARY KEY,
+            village TEXT NOT NULL,
+            day TEXT NOT NULL,
+            userid TEXT NOT NULL,
+            UNIQUE (village, day, userid)
+        )""")
+    db.execute("""
+        CREATE TABLE duty_rotation (
+            id INTEGER PRIMARY KEY,
+            village TEXT NOT NULL,
+            start_day TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            userid TEXT NOT NULL,
+            UNIQUE (village, position)
+        )""")
+
+
+@MIGRATIONS(name="0004_daily_routine")
+def m0004(db: Database) -> None:
+    # One row per job, target (village or town) and day, written in the same transaction as the job's outbox rows:
+    # a restart, a second instance or a catch-up run finds the row and sends nothing twice.
+    db.execute("""
+        CREATE TABLE job_runs (
+            id INTEGER PRIMARY KEY,
+            job TEXT NOT NULL,
+            target TEXT NOT NULL,
+            day TEXT NOT NULL,
+            ran_at TEXT NOT NULL,
+            UNIQUE (job, target, day)
+        )""")
+    # The 正能量 pool the township fills; `key` keeps a file's item from being added twice.
+    db.execute("""
+        CREATE TABLE news (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            title TEXT NOT NULL,
+            body TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT '',
+            added_at TEXT NOT NULL
+        )""")
+    db.execute("""
+        CREATE TABLE news_posts (
+            id INTEGER PRIMARY KEY,
+            news_id INTEGER NOT NULL REFERENCES news(id),
+            village TEXT NOT NULL,
+            day TEXT NOT NULL,
+            posted_at TEXT NOT NULL,
+            UNIQUE (news_id, village),
+            UNIQUE (village, day)
+        )""")
+    # Deadline reminders: at most one per case, rung and day, whoever runs the job.
+    db.execute("""
+        CREATE TABLE nags (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases(id),
+            rung TEXT NOT NULL,                 -- duty | secretary | leader | inspectors
+            day TEXT NOT NULL,
+            userids TEXT NOT NULL,              -- JSON list of who was pressed
+            at TEXT NOT NULL,
+            UNIQUE (case_id, rung, day)
+        )""")

@@ -1,0 +1,204 @@
+"""Working-day arithmetic for legal deadlines, following the State Council's yearly holiday arrangement."""
+from __future__ import annotations
+
+import logging
+import re
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import chinese_calendar
+
+from bot import data
+from bot.clock import Clock, SystemClock, local
+from bot.wording import WEEKDAYS
+
+log = logging.getLogger("xiaowei.workdays")
+
+LIMITS: dict[str, int] = {"consult": 2, "help": 3, "suggestion": 5, "disclosure": 10, "escalation": 1}
+
+FALLBACK_SOURCE = "无官方安排：仅按周末计算"
+CC_SOURCE = f"chinesecalendar {chinese_calendar.__version__} (国务院办公厅通知)"
+_CC_YEARS = frozenset(d.year for d in chinese_calendar.holidays)
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_FILE_KEYS = {"year", "source", "holidays", "workdays"}
+
+
+class HolidayDataError(ValueError):
+    """A holiday data file an admin dropped in is malformed; the message names the file and entry."""
+
+
+@dataclass(frozen=True)
+class YearTable:
+    year: int
+    source: str
+    known: bool
+    holidays: tuple[date, ...]
+    workdays: tuple[date, ...]
+
+
+def _display(path: Path) -> str:
+    """How an admin finds the file again: data/holidays/2027.toml for the shipped folder, else the full path."""
+    shipped = Path(str(data("holidays")))
+    return f"data/holidays/{path.name}" if path.resolve().parent == shipped.resolve() else str(path)
+
+
+def _parse_dates(where: str, key: str, entries: object, year: int) -> set[date]:
+    if not isinstance(entries, list):
+        raise HolidayDataError(f"{where}：{key} 应为列表，如 [\"{year}-01-01\", \"{year}-02-05..{year}-02-13\"]")
+    out: set[date] = set()
+    for i, entry in enumerate(entries, 1):
+        label = f"{where}：{key} 第 {i} 项 {entry!r}"
+        # TOML's native date literals are accepted too; ranges must be strings.
+        parts = [entry] if isinstance(entry, date) else str(entry).split("..")
+        days: list[date] = []
+        for part in parts:
+            if isinstance(part, date) and not isinstance(part, datetime):
+                days.append(part)
+                continue
+            text = str(part).strip()
+            try:
+                if not _DATE_RE.fullmatch(text):
+                    raise ValueError
+                days.append(date.fromisoformat(text))
+            except ValueError:
+                raise HolidayDataError(f"{label} 不是有效日期，应写成 YYYY-MM-DD 或 YYYY-MM-DD..YYYY-MM-DD") from None
+        if len(days) > 2 or (len(days) == 2 and days[0] > days[1]):
+            raise HolidayDataError(f"{label} 不是有效区间，应写成 开始..结束，且开始不晚于结束")
+        if any(d.year != year for d in days):
+            raise HolidayDataError(f"{label} 不在 {year} 年内；其他年份的日期请写进对应年份的文件")
+        first, last = days[0], days[-1]
+        out.update(first + timedelta(n) for n in range((last - first).days + 1))
+    return out
+
+
+def load_year_file(path: Path) -> tuple[YearTable, str]:
+    """Read and validate one `YEAR.toml`; returns the table and the notice it cites (may be empty)."""
+    where = _display(path)
+    if not re.fullmatch(r"\d{4}", path.stem):
+        raise HolidayDataError(f"{where}：文件名应为 年份.toml，如 2027.toml")
+    year = int(path.stem)
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise HolidayDataError(f"{where}：不是有效的 TOML（{exc}）") from None
+    unknown = sorted(set(doc) - _FILE_KEYS)
+    if unknown:
+        raise HolidayDataError(f"{where}：无法识别的字段 {', '.join(unknown)}，可用字段 year, source, holidays, workdays")
+    if doc.get("year") != year:
+        raise HolidayDataError(f"{where}：year = {doc.get('year')!r} 与文件名年份 {year} 不符")
+    if "holidays" not in doc:
+        raise HolidayDataError(f"{where}：缺少 holidays 列表")
+    holidays = _parse_dates(where, "holidays", doc["holidays"], year)
+    workdays = _parse_dates(where, "workdays", doc.get("workdays", []), year)
+    both = sorted(holidays & workdays)
+    if both:
+        raise HolidayDataError(f"{where}：{both[0].isoformat()} 同时出现在 holidays 和 workdays 中")
+    weekdays = sorted(d for d in workdays if d.weekday() < 5)
+    if weekdays:
+        # Adjusted working days are always weekend days; a weekday here is almost surely a typo.
+        d = weekdays[0]
+        raise HolidayDataError(f"{where}：workdays 中的 {d.isoformat()} 是周{WEEKDAYS[d.weekday()]}，调休上班日应在周末")
+    table = YearTable(year, where, True, tuple(sorted(holidays)), tuple(sorted(workdays)))
+    return table, str(doc.get("source", ""))
+
+
+def _chinesecalendar_table(year: int) -> YearTable:
+    return YearTable(
+        year, CC_SOURCE, True,
+        tuple(sorted(d for d in chinese_calendar.holidays if d.year == year)),
+        tuple(sorted(d for d in chinese_calendar.workdays if d.year == year)),
+    )
+
+
+class WorkCalendar:
+    """Which days count as working days; data files override chinesecalendar, unknown years fall back to weekends."""
+
+    def __init__(self, holiday_dirs: Sequence[Path] | None = None, clock: Clock | None = None,
+                 on_fallback: Callable[[int], None] | None = None):
+        self._clock = clock or SystemClock()
+        self._on_fallback = on_fallback
+        self._tables: dict[int, YearTable] = {}
+        self._sets: dict[int, tuple[frozenset[date], frozenset[date]]] = {}
+        self._notices: dict[int, str] = {}
+        self._fallback_notified: dict[int, date] = {}
+        # Files are read up front so a bad one stops the bot at start-up, not mid-deadline.
+        # Later directories win, so a config-given directory can correct the shipped one.
+        for directory in (Path(str(data("holidays"))),) if holiday_dirs is None else holiday_dirs:
+            for path in sorted(Path(directory).glob("*.toml")):
+                table, notice = load_year_file(path)
+                self._tables[table.year] = table
+                self._notices[table.year] = notice
+
+    def table(self, year: int) -> YearTable:
+        table = self._tables.get(year)
+        if table is None:
+            if year in _CC_YEARS:
+                table = _chinesecalendar_table(year)
+            else:
+                table = YearTable(year, FALLBACK_SOURCE, False, (), ())
+            self._tables[year] = table
+        if not table.known:
+            self._notify_fallback(year)
+        return table
+
+    def notice(self, year: int) -> str:
+        """The State Council notice a data file cites, or "" if none."""
+        return self._notices.get(year, "")
+
+    def _notify_fallback(self, year: int) -> None:
+        today = local(self._clock.now()).date()
+        if self._fallback_notified.get(year) == today:
+            return
+        self._fallback_notified[year] = today
+        log.warning("no holiday arrangement for %d: counting Mon-Fri as working days; add data/holidays/%d.toml",
+                    year, year)
+        if self._on_fallback is not None:
+            try:
+                self._on_fallback(year)
+            except Exception:  # a failing alert must never break deadline computation
+                log.exception("on_fallback(%d) failed", year)
+
+    def is_workday(self, day: date) -> bool:
+        table = self.table(day.year)
+        sets = self._sets.get(day.year)
+        if sets is None:
+            sets = self._sets[day.year] = (frozenset(table.holidays), frozenset(table.workdays))
+        holidays, workdays = sets
+        return day in workdays or (day.weekday() < 5 and day not in holidays)
+
+    def add_workdays(self, start: date, n: int) -> date:
+        if n < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        day = start
+        while n:
+            day += timedelta(days=1)
+            n -= self.is_workday(day)
+        return day
+
+    def workdays_between(self, start: date, end: date) -> int:
+        """Working days in (start, end]; negative (the count in (end, start]) when end is before start."""
+        if end < start:
+            return -self.workdays_between(end, start)
+        return sum(self.is_workday(start + timedelta(n)) for n in range(1, (end - start).days + 1))
+
+    def due_at(self, kind: str, received_at: datetime, close: time = time(23, 59, 59)) -> datetime:
+        if kind not in LIMITS:
+            raise ValueError(f"未知类型 {kind}，可选 {', '.join(LIMITS)}")
+        due = self.add_workdays(local(received_at).date(), LIMITS[kind])
+        return local(datetime.combine(due, close.replace(tzinfo=None)))
+
+
+def holiday_name(day: date) -> str | None:
+    """The holiday (or the holiday a 调休 working day belongs to) as chinesecalendar names it, in Chinese."""
+    value = chinese_calendar.holidays.get(day) or chinese_calendar.workdays.get(day)
+    try:
+        return chinese_calendar.Holiday(value).chinese if value else None
+    except ValueError:
+        return value
+
+
+def official_years() -> tuple[int, int]:
+    return min(_CC_YEARS), max(_CC_YEARS)

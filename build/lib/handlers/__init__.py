@@ -1,0 +1,16 @@
+"""The handler table: order matters, the first match acts. Explicit commands come before the classifier's
+reading, and a possible report comes before everything the classifier could otherwise call it."""
+from __future__ import annotations
+
+from bot.dispatch import Handler
+from handlers import commands, followups, help, reports, requests
+
+
+def default_handlers() -> list[Handler]:
+    return [
+        Handler("help", help.match, help.act),
+        Handler("command", commands.match, commands.act),
+        Handler("report", reports.match, reports.act),
+        Handler("followup", followups.match, followups.act),
+        Handler("request", requests.match, requests.act),
+    ]

@@ -1,0 +1,36 @@
+"""帮助: what the bot does and how to use it, in plain words."""
+from __future__ import annotations
+
+from bot.context import MessageContext
+from bot.inbox import Message
+from bot.textnorm import normalize
+
+WORDS = {"帮助", "help", "菜单", "怎么用", "使用说明", "说明", "?", "？", "小微", ""}
+
+
+RESIDENT_HELP = """我是小微，村务监督小助手。
+· 有事找村里：在群里@我，直接说事，比如“@小微 村口路灯坏了”。我会登记、给您一个编号和办结期限，并通知值班干部。
+· 查进度：@我 发“查询 编号”，如“查询 101”。
+· 办完后可以评价：发“满意 编号”或“不满意 编号”。
+· 反映干部问题：@我 或私聊我说明情况，会直接转给镇纪委，不在群里公开，也不会告诉村干部。
+办理时限：咨询2个工作日，求助3个，建议5个，信息公开问题10个。"""
+
+CADRE_HELP = """干部常用命令（在群里@小微 或私聊小微）：
+认领 101 ｜ 进展 101 内容 ｜ 办结 101 结果
+上报 101 原因（转镇里）｜ 退回 101 原因（退回村里）
+改类 101 咨询/求助/建议/公开/举报/闲聊 ｜ 督办 101（纪委）
+确认 101（疑似诉求）｜ 无法解决 101 原因
+我的 ｜ 查看 101"""
+
+
+def match(msg: Message, ctx: MessageContext) -> str | None:
+    text = normalize(msg.text).strip().lower()
+    # With a bridge every group message arrives; only an @-mention or a private chat asks the bot itself.
+    if text in WORDS and (msg.mentions_bot or not msg.in_group):
+        return "cadre" if ctx.roles.is_staff(msg.sender) else "resident"
+    return None
+
+
+async def act(msg: Message, audience: str, ctx: MessageContext) -> None:
+    text = RESIDENT_HELP + ("\n\n" + CADRE_HELP if audience == "cadre" else "")
+    await ctx.commit(lambda db, out: out.reply(msg, text), key=f"m{msg.id}")

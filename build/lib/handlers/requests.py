@@ -1,0 +1,42 @@
+"""Intake: a resident's request opens a case with its legal deadline (the case rules answer the group and tell
+the duty cadre). Below the confidence line the duty cadre is asked to confirm instead (疑似诉求)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot import casework
+from bot.cases import REQUEST_KINDS
+from bot.context import MessageContext
+from bot.inbox import Message
+
+POSSIBLE_REQUEST = 0.2   # a request kind's share of the probability that is worth a cadre's glance
+ASK_IN_GROUP = "请在您所在村（社区）的群里@小微 说明情况，这样值班干部能及时看到并办理。"
+
+
+@dataclass(frozen=True)
+class Intake:
+    kind: str
+    confidence: float
+    sure: bool
+
+
+def match(msg: Message, ctx: MessageContext) -> Intake | None:
+    if ctx.roles.is_staff(msg.sender):
+        return None   # cadres' own posts are notices and answers, not requests
+    verdict, threshold = ctx.reading, ctx.config.rules.confidence_threshold
+    if verdict.label in REQUEST_KINDS:
+        return Intake(verdict.label, verdict.confidence, verdict.confidence >= threshold)
+    if verdict.label == "chatter" and msg.mentions_bot and verdict.confidence < threshold:
+        # Someone @-mentioned the bot and it is unsure this is chatter: a cadre looks, nobody is spammed.
+        kind = max(REQUEST_KINDS, key=lambda k: verdict.scores.get(k, 0.0))
+        if verdict.scores.get(kind, 0.0) >= POSSIBLE_REQUEST:
+            return Intake(kind, verdict.scores[kind], sure=False)
+    return None
+
+
+async def act(msg: Message, intake: Intake, ctx: MessageContext) -> None:
+    def tx(db, out):
+        if msg.village is None:
+            return out.reply(msg, ASK_IN_GROUP)
+        casework.open_request(db, out, ctx, msg, intake.kind, intake.confidence, intake.sure)
+    await ctx.commit(tx, key=f"m{msg.id}")

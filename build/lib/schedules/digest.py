@@ -1,0 +1,145 @@
+"""巡群日报: every morning each town's inspectors get one markdown message that reads at a glance on a phone —
+town totals, the villages that need a look first, new clues, silent groups and the day's topics. It fits WeCom's
+limit by construction (2048 bytes as an app message, 4096 from a group robot); villages that do not fit follow in
+detail messages. Clue text only goes privately."""
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from datetime import date, timedelta
+
+from sqlite_utils import Database
+
+from bot import wording
+from bot.casework import inspectors
+from bot.config import Town
+from bot.outbound import Outgoing
+from bot.outbox import APP_MARKDOWN_LIMIT, MARKDOWN_LIMIT
+from schedules.digest_stats import TownStats, VillageStats, gather
+from bot.context import JobContext
+from bot.jobs import Job
+
+KIND_SHORT = {"consult": "咨询", "help": "求助", "suggestion": "建议", "disclosure": "公开"}
+MAX_CLUES, MAX_SILENT = 5, 15
+
+
+async def run(ctx: JobContext) -> None:
+    for town in ctx.config.towns:
+        # Counted on a reader (jieba and a week of cases), so the writer only holds the sends and the run mark.
+        stats = await ctx.read(gather, town, ctx.at, ctx.calendar, ctx.roles, ctx.config.rules.unanswered_hours,
+                               bool(ctx.config.bridge.secret))
+        await ctx.once(town.name, lambda db, out, t=town, s=stats: send(db, out, ctx, t, s))
+
+
+def send(db: Database, out: Outgoing, ctx: JobContext, town: Town, stats: TownStats) -> None:
+    hours = ctx.config.rules.unanswered_hours
+    # The private copy is app markdown, which WeCom caps at 2048 bytes; the group robot allows 4096.
+    for text in compose(town, ctx.day, stats, hours, private=True, limit=APP_MARKDOWN_LIMIT):
+        out.members(inspectors(town), text, markdown=True)
+    if town.inspector_webhook_key:
+        for text in compose(town, ctx.day, stats, hours, private=False):
+            out.robot(town.inspector_webhook_key, text)
+
+
+def compose(town: Town, day: date, stats: TownStats, hours: int, *, private: bool,
+            limit: int = MARKDOWN_LIMIT) -> list[str]:
+    """The digest and, when some villages did not fit, the detail messages; each within `limit` bytes."""
+    head = [f"**巡群日报·{town.name}** {wording.day(day)}", *_totals(stats.villages, hours)]
+    tail = _clues(stats, private) + _silent(stats) + _topics(stats)
+    ranked = sorted(stats.villages, key=lambda s: s.concern, reverse=True)
+    more = f"另有 {len(ranked)} 个村（社区）见下条明细"   # reserved at its longest
+    budget = limit - _size(head + ["**各村**"] + tail + [more])
+    shown: list[str] = []
+    for i, village in enumerate(ranked):
+        line = _village_line(village)
+        if _size(shown + [line]) + 1 > budget:
+            rest = [_village_line(v) for v in ranked[i:]]
+            body = head + ["**各村**", *shown, f"另有 {len(rest)} 个村（社区）见下条明细"] + tail
+            return ["\n".join(body), *_pages(f"**巡群日报明细·{town.name}** {wording.day(day)}", rest, limit)]
+        shown.append(line)
+    return ["\n".join(head + ["**各村**", *shown] + tail)]
+
+
+def _totals(villages: list[VillageStats], hours: int) -> list[str]:
+    received = sum((v.received for v in villages), start=Counter())
+    kinds = " ".join(f"{KIND_SHORT[k]}{n}" for k, n in received.most_common())
+    overdue = sum(v.overdue for v in villages)
+    waits = [w for v in villages for w in v.waits]
+    rated = sum(v.rated for v in villages)
+    lines = [f"过去24小时收到诉求 {sum(received.values())} 件" + (f"（{kinds}）" if kinds else "")
+             + f"，答复 {sum(v.answered for v in villages)} 件",
+             f"在办 {sum(v.open for v in villages)}｜将到期 {sum(v.due_soon for v in villages)}｜"
+             + (f'<font color="warning">超期 {overdue}</font>' if overdue else "超期 0")
+             + f"｜超{hours}小时未回应 {sum(v.unanswered for v in villages)}"]
+    week = ([f"满意 {sum(v.satisfied for v in villages)}/{rated}"] if rated else []) \
+        + ([f"首次响应中位 {_duration(statistics.median(waits))}"] if waits else [])
+    return lines + ([f"近7天{'｜'.join(week)}"] if week else [])
+
+
+def _village_line(v: VillageStats) -> str:
+    parts = []
+    if v.received:
+        kinds = " ".join(f"{KIND_SHORT[k]}{n}" for k, n in v.received.most_common())
+        parts.append(f"收{sum(v.received.values())}({kinds})")
+    parts += [f"{label}{n}" for label, n in (("答", v.answered), ("在办", v.open)) if n]
+    if v.overdue:
+        parts.append(f'<font color="warning">超期{v.overdue}</font>')
+    parts += [f"{label}{n}" for label, n in (("未回应", v.unanswered), ("将到期", v.due_soon)) if n]
+    if v.rated:
+        parts.append(f"满意{v.satisfied}/{v.rated}")
+    if v.response is not None:
+        parts.append(f"响应{_duration(v.response)}")
+    if v.silent:
+        parts.append("7天无消息")
+    return f"> {v.name}　" + (" ".join(parts) if parts else "无新诉求、无积压")
+
+
+def _clues(stats: TownStats, private: bool) -> list[str]:
+    if not stats.clues:
+        return []
+    if not private:
+        numbers = "、".join(c.number for c in stats.clues[:MAX_CLUES * 4])
+        extra = f"等 {len(stats.clues)} 条" if len(stats.clues) > MAX_CLUES * 4 else ""
+        return [f"**新线索 {len(stats.clues)} 条**：{numbers}{extra}（内容已私信纪委）"]
+    lines = [f"**新线索 {len(stats.clues)} 条**"]
+    lines += [f"> {c.number} {c.village}：{wording.snippet(c.text, 40)}" for c in stats.clues[:MAX_CLUES]]
+    if len(stats.clues) > MAX_CLUES:
+        lines.append(f"> 另有 {len(stats.clues) - MAX_CLUES} 条，见线索私信")
+    return lines
+
+
+def _silent(stats: TownStats) -> list[str]:
+    silent = [v.name for v in stats.villages if v.silent]
+    if not silent:
+        return []
+    more = f"等 {len(silent)} 个" if len(silent) > MAX_SILENT else ""
+    return [f"**7天无消息（僵尸群）**：{'、'.join(silent[:MAX_SILENT])}{more}"]
+
+
+def _topics(stats: TownStats) -> list[str]:
+    return [f"**今日话题**：{' '.join(f'{w}({n})' for w, n in stats.topics)}"] if stats.topics else []
+
+
+def _pages(title: str, lines: list[str], limit: int) -> list[str]:
+    pages: list[list[str]] = [[title]]
+    for line in lines:
+        if _size(pages[-1] + [line]) > limit:
+            pages.append([f"{title}（续）"])
+        pages[-1].append(line)
+    return ["\n".join(p) for p in pages]
+
+
+def _size(lines: list[str]) -> int:
+    return len("\n".join(lines).encode("utf-8"))
+
+
+def _duration(value: timedelta) -> str:
+    minutes = int(value.total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes}分钟"
+    if minutes < 48 * 60:
+        return f"{minutes / 60:.1f}小时".replace(".0小时", "小时")
+    return f"{minutes // 1440}天"
+
+
+JOB = Job("digest", "巡群日报", lambda config: config.schedule.digest, run)

@@ -1,0 +1,123 @@
+"""The numbers behind the 巡群日报: per-village counts over the last day, response and satisfaction over the last
+week, silent groups, and the day's recurring topics (jieba nouns that come up in more than one message)."""
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from sqlite_utils import Database
+
+from bot import cases
+from bot.cases import Case
+from bot.config import Town
+from bot.roles import Roles
+from bot.workdays import WorkCalendar
+from bot.casework import pressing
+
+DAY, WEEK = timedelta(days=1), timedelta(days=7)
+STOPWORDS = frozenset("""我们 你们 他们 大家 自己 这个 那个 这些 那些 什么 怎么 怎样 为什么 时候 问题 事情 情况 东西 地方 一下 现在
+今天 昨天 明天 今年 去年 时间 村里 群里 小微 干部 村委 村委会 谢谢 麻烦 请问 您好 师傅 老人 人家 家里 早上 晚上 中午 下午 上午
+事儿 部门 办法 回复 消息 编号 满意 进展 结果""".split())
+TOPIC_FLAGS = ("n", "ns", "nz", "vn", "nt", "an")   # nouns and noun-like verbs; never nr (people's names)
+
+
+@dataclass
+class VillageStats:
+    name: str
+    received: Counter = field(default_factory=Counter)
+    answered: int = 0
+    open: int = 0
+    due_soon: int = 0
+    overdue: int = 0
+    unanswered: int = 0
+    satisfied: int = 0
+    rated: int = 0
+    waits: list[timedelta] = field(default_factory=list)   # first responses over the last week
+    silent: bool = False
+
+    @property
+    def response(self) -> timedelta | None:
+        return statistics.median(self.waits) if self.waits else None
+
+    @property
+    def concern(self) -> tuple[int, int, int, int]:
+        """How urgently an inspector should look: overdue first, then ignored, then soon due, then silent."""
+        return self.overdue, self.unanswered, self.due_soon, int(self.silent)
+
+
+@dataclass
+class TownStats:
+    villages: list[VillageStats]
+    clues: list[Case]
+    topics: list[tuple[str, int]]
+    sees_all_traffic: bool
+
+
+def gather(db: Database, town: Town, at: datetime, calendar: WorkCalendar, roles: Roles,
+           unanswered_hours: int, sees_all_traffic: bool) -> TownStats:
+    active = cases.find(db, town=town.name, statuses=cases.ACTIVE)
+    recent = cases.find(db, town=town.name, since=at - WEEK)
+    # Only the last week's answers: the morning job must not read the town's whole history.
+    answered = cases.find(db, town=town.name, statuses=("answered", "closed"), answered_since=at - WEEK)
+    stats = {v.name: VillageStats(v.name) for v in town.villages}
+    for c in (c for c in recent if at - DAY <= c.received_at < at and c.kind in cases.REQUEST_KINDS):
+        if c.village in stats and c.status != "dismissed":
+            stats[c.village].received[c.kind] += 1
+    for c in answered:
+        s = stats.get(c.village)
+        if s is None:
+            continue
+        s.answered += c.answered_at >= at - DAY
+        s.rated += c.rating is not None
+        s.satisfied += c.rating == "满意"
+    for c in active:
+        s = stats.get(c.village)
+        if s is None:
+            continue
+        s.open += 1
+        p = pressing(c, calendar, at)
+        s.overdue += bool(p and p.overdue_days)
+        s.due_soon += bool(p and not p.overdue_days)
+        s.unanswered += c.first_response_at is None and c.received_at <= at - timedelta(hours=unanswered_hours)
+    for c in recent:
+        if c.village in stats and c.first_response_at and c.received_at < at:
+            stats[c.village].waits.append(c.first_response_at - c.received_at)
+    if sees_all_traffic:
+        busy = {r[0] for r in db.execute("SELECT DISTINCT village FROM messages WHERE received_at >= ? "
+                                         "AND received_at < ?", [(at - WEEK).isoformat(), at.isoformat()])}
+        for name, s in stats.items():
+            s.silent = name not in busy
+    clues = [c for c in cases.find(db, town=town.name, confidential=True, since=at - DAY) if c.received_at < at]
+    return TownStats(list(stats.values()), clues, topics(_texts(db, town, at, roles)), sees_all_traffic)
+
+
+def _texts(db: Database, town: Town, at: datetime, roles: Roles) -> list[str]:
+    names = [v.name for v in town.villages]
+    # Residents' group messages of the day; reports are left out so no clue leaks through a topic word.
+    rows = db.execute(
+        f"SELECT m.text, m.sender FROM messages m LEFT JOIN cases c ON c.message_id = m.id "
+        f"LEFT JOIN case_state s ON s.case_id = c.id WHERE m.chattype = 'group' "
+        f"AND m.village IN ({', '.join('?' * len(names))}) AND m.received_at >= ? AND m.received_at < ? "
+        f"AND (s.kind IS NULL OR s.kind != 'report')", [*names, (at - DAY).isoformat(), at.isoformat()])
+    return [text for text, sender in rows if not roles.is_staff(sender)]
+
+
+@lru_cache(maxsize=1)
+def _pos_tokenizer():
+    import jieba.posseg
+    from bot.classifier import tokenizer
+    return jieba.posseg.POSTokenizer(tokenizer())
+
+
+def topics(texts: list[str], top: int = 6) -> list[tuple[str, int]]:
+    """Words found in at least two messages, most frequent first: what keeps coming up today."""
+    if not texts:
+        return []
+    seen: Counter = Counter()
+    for text in texts:
+        seen.update({p.word for p in _pos_tokenizer().cut(text)
+                     if len(p.word) >= 2 and p.flag in TOPIC_FLAGS and p.word not in STOPWORDS})
+    return [(w, n) for w, n in seen.most_common(top * 3) if n >= 2][:top]

@@ -1,0 +1,41 @@
+"""值班公告: each morning every group learns who is on duty today, how to reach them and where to raise a request.
+A village with nobody on the roster gets no empty notice; its party secretary is told instead."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlite_utils import Database
+
+from bot import duty, wording
+from bot.config import Cadre, Village
+from bot.outbound import Outgoing
+from bot.context import JobContext
+from bot.jobs import Job
+
+
+async def run(ctx: JobContext) -> None:
+    for village in ctx.config.villages():
+        await ctx.once(village.name, lambda db, out, v=village: post(db, out, v, ctx.day))
+
+
+def post(db: Database, out: Outgoing, village: Village, day: date) -> None:
+    cadres = duty.on_duty(db, village, day)
+    if cadres:
+        out.group(village, notice(village, cadres, day), mentions=[c.userid for c in cadres])
+    elif village.secretary is not None:
+        out.members([village.secretary.userid], (
+            f"【值班未排】{village.name}{wording.day(day)}没有排值班，今天群里不发值班公告。"
+            "今天的群众诉求先由您负责；请尽快把值班表报镇里录入。"))
+
+
+def notice(village: Village, cadres: list[Cadre], day: date) -> str:
+    lines = [f"【值班公告】{wording.day(day)}", "今天值班："]
+    lines += [f"{c.post}{c.name}" + (f" {c.phone}" if c.phone else "") for c in cadres]
+    lines.append("有事请在群里@小微 说明，值班干部会及时办理答复。")
+    if village.mini_program_url:
+        lines.append(f"也可以在小程序提交：{village.mini_program_url}")
+    lines.append("反映干部问题可私聊小微，全程保密。")
+    return "\n".join(lines)
+
+
+JOB = Job("duty_notice", "值班公告", lambda config: config.schedule.duty_notice, run)

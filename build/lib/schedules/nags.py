@@ -1,0 +1,104 @@
+"""Deadline nags (催办): a case due within one working day, due today or overdue is pressed on whoever holds it;
+overdue cases climb a rung a working day: duty cadre → party secretary → link leader → township inspectors.
+A case the village marked beyond itself is pressed the same way until it is passed up. Working days and hours
+only; at most one nag per case, rung and day (the nags table), whoever runs the job and however often."""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+from sqlite_utils import Database
+
+from bot import cases, wording
+from bot.cases import ACTIVE, Case
+from bot.casework import Pressing, holders, ladder_people, pressing, rungs
+from bot.config import Person, Town, Village
+from bot.context import JobContext
+from bot.jobs import Job
+from bot.outbound import Outgoing
+from bot.storage import insert_once
+
+HEADS = {
+    "duty": "【催办提醒】{where}以下事项请抓紧：",
+    "secretary": "【超期提醒·请督促】{where}以下诉求已超期：",
+    "leader": "【超期提醒·挂包领导】{where}以下诉求超期多日仍未办结：",
+    "inspectors": "【超期预警·纪委】{where}以下事项超期多日仍未办结：",
+}
+FEET = {
+    "duty": "办结请回复“办结 编号 结果”；村里解决不了请回复“上报 编号 原因”。",
+    "secretary": "请督促经办干部尽快办结，并在群里答复群众。",
+    "leader": "请过问推动。",
+    "inspectors": "请关注，必要时回复“督办 编号 意见”。",
+}
+
+
+def in_working_hours(ctx: JobContext) -> bool:
+    rules = ctx.config.rules
+    return ctx.calendar.is_workday(ctx.day) and rules.work_start <= ctx.at.time() < rules.work_end
+
+
+async def run(ctx: JobContext) -> None:
+    if not in_working_hours(ctx):
+        return   # not marked as run: a run within working hours today still goes out
+    for town in ctx.config.towns:
+        for village in town.villages:
+            await ctx.once(village.name, lambda db, out, t=town, v=village: nag_village(db, out, ctx, t, v))
+        await ctx.once(f"{town.name}（镇级）", lambda db, out, t=town: nag_town(db, out, ctx, t))
+
+
+def nag_village(db: Database, out: Outgoing, ctx: JobContext, town: Town, village: Village) -> None:
+    found = [p for c in cases.find(db, village=village.name, statuses=ACTIVE) if c.level == "village"
+             if (p := pressing(c, ctx.calendar, ctx.at))]
+    notes: dict[tuple[str, str], list[str]] = defaultdict(list)
+    group_lines, group_mentions = [], []
+    for p in found:
+        held_by = holders(db, village, p.case, ctx.day)
+        for rung in rungs(p):
+            people = held_by if rung == "duty" else ladder_people(town, village, rung)
+            if not _record(db, p.case, rung, people, ctx):
+                continue
+            who = "" if rung == "duty" else f"，经办{'、'.join(h.name for h in held_by)}"
+            for person in people:
+                notes[(rung, person.userid)].append(_line(p) + who)
+            if rung == "duty" and p.case.status == "open":
+                group_lines.append(f"编号 {p.case.number}（{p.case.kind_name}）{p.status()}")
+                group_mentions += [h.userid for h in held_by]
+    if group_lines:
+        out.group(village, "【办理提醒】\n" + "\n".join(group_lines) + "\n请经办干部抓紧办理，并在群里答复。",
+                  mentions=list(dict.fromkeys(group_mentions)))
+    _send(out, notes, village.name)
+
+
+def nag_town(db: Database, out: Outgoing, ctx: JobContext, town: Town) -> None:
+    held = [c for c in cases.find(db, town=town.name, statuses=ACTIVE, confidential=None)
+            if c.level != "village" or c.confidential]
+    notes: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for p in filter(None, (pressing(c, ctx.calendar, ctx.at) for c in held)):
+        for rung in rungs(p):
+            assignee = ctx.roles.person(p.case.assignee) if p.case.assignee else None
+            people = ([assignee] if assignee else list(town.staff) or list(town.inspectors)) \
+                if rung == "duty" else list(town.inspectors)
+            if _record(db, p.case, rung, people, ctx):
+                for person in people:
+                    notes[(rung, person.userid)].append(_line(p, where=True))
+    _send(out, notes, f"{town.name}（镇、县办理）")
+
+
+def _record(db: Database, case: Case, rung: str, people: list[Person], ctx: JobContext) -> bool:
+    return insert_once(db, "nags", {"case_id": case.id, "rung": rung, "day": ctx.day.isoformat(),
+                                    "userids": json.dumps([p.userid for p in people]), "at": ctx.at.isoformat()})
+
+
+def _line(p: Pressing, where: bool = False) -> str:
+    c = p.case
+    place = f"{c.village}·" if where else ""
+    pending = "（待确认）" if c.status == "unconfirmed" else ""
+    return f"· {c.number} {place}{c.kind_name}{pending}「{wording.snippet(c.text, 14)}」{p.status()}"
+
+
+def _send(out: Outgoing, notes: dict[tuple[str, str], list[str]], where: str) -> None:
+    for (rung, userid), lines in notes.items():
+        out.members([userid], "\n".join([HEADS[rung].format(where=where), *lines, FEET[rung]]))
+
+
+JOB = Job("nags", "催办提醒", lambda config: config.schedule.nags, run)
