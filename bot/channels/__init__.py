@@ -1,0 +1,1 @@
+"""Ways in and out: one module per WeCom channel."""
