@@ -155,6 +155,10 @@ class FinanceSdk:
         A record under a key version we lack raises MissingPrivateKey for the whole page rather
         than skipping it: skipping would move the caller's seq past a message it never read.
         """
+        return [self._open(item) for item in self.chat_data(seq, limit, timeout)]
+
+    def chat_data(self, seq: int, limit: int = MAX_LIMIT, timeout: int = 10) -> list[dict]:
+        """GetChatData as the SDK returns it: the `chatdata` entries, still sealed."""
         lib = self._sdk.lib
         slice_ = lib.NewSlice()
         try:
@@ -165,7 +169,7 @@ class FinanceSdk:
         page = _json(raw)
         if page.get("errcode", 0) != 0:
             raise FinanceSdkError(int(page["errcode"]), str(page.get("errmsg", "")) or None)
-        return [self._open(item) for item in page.get("chatdata", [])]
+        return list(page.get("chatdata") or [])
 
     def _open(self, item: dict) -> Record:
         ver = int(item["publickey_ver"])
@@ -174,8 +178,13 @@ class FinanceSdk:
             raise MissingPrivateKey(ver)
         try:
             key_string = key.decrypt(base64.b64decode(item["encrypt_random_key"]), padding.PKCS1v15())
-        except ValueError as e:        # bad base64 or a key of the wrong pair
+        except ValueError as e:        # bad base64, or a ciphertext that does not fit the key
             raise FinanceSdkError(10008) from e
+        # With OpenSSL's implicit rejection, the wrong private key yields random bytes instead of an
+        # error. A NUL among them would be cut off silently on the way into C, so refuse it here;
+        # other wrong keys are caught by DecryptData (10006).
+        if not key_string or b"\0" in key_string:
+            raise FinanceSdkError(10008)
         return Record(seq=int(item["seq"]), msgid=str(item["msgid"]), publickey_ver=ver,
                       message=_json(self.decrypt(key_string, item["encrypt_chat_msg"])))
 
