@@ -37,8 +37,8 @@ def build(out_dir: Path) -> Built:
     got = subprocess.run([cc, str(probe), "-o", str(out_dir / "probe"), "-lcrypto"],
                          capture_output=True, text=True)
     if got.returncode != 0:
-        pytest.skip("no OpenSSL headers or libcrypto to link (install libssl-dev): "
-                    + got.stderr.strip()[-300:])
+        errors = [line for line in got.stderr.splitlines() if "error" in line] or [got.stderr.strip()]
+        pytest.skip("no OpenSSL headers or libcrypto to link (install libssl-dev): " + errors[0][:300])
     library = out_dir / "libWeWorkFinanceSdk_C.so"
     got = subprocess.run([cc, *FLAGS, "-o", str(library), str(SOURCE), "-lcrypto"],
                          capture_output=True, text=True)
