@@ -1,0 +1,1 @@
+"""The Finance SDK stand-in: its C source, the build fixture and a writer for its feed."""
