@@ -111,7 +111,7 @@ def open_case(db: Database, *, message_id: int | None, town: str, village: str, 
     if message_id is not None and (existing := by_message(db, message_id)):
         return existing
     next_id = db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM cases").fetchone()[0]
-    number = ("J" if kind == "report" else "") + str(100 + next_id)
+    number = _next_number(db, kind, town, received_at)
     db.execute("INSERT INTO cases (id, number, message_id, town, village, kind, confidence, text, requester, chat_id, "
                "received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                [next_id, number, message_id, town, village, kind, confidence, text, requester, chat_id,
@@ -122,6 +122,19 @@ def open_case(db: Database, *, message_id: int | None, town: str, village: str, 
            intake={"number": number, "town": town, "village": village, "kind": kind, "text": text,
                    "requester": requester, "received_at": received_at.isoformat()})
     return get_by_id(db, next_id)
+
+
+def _next_number(db: Database, kind: str, town: str, received_at: datetime) -> str:
+    """Requests count 101, 102, … across the county. Clues have their own numbers per town and year
+    (J2026-007), so the request numbers show no gap where a clue was raised, nor when."""
+    counter = f"clue:{town}:{received_at.year}" if kind == "report" else "request"
+    value = db.execute("INSERT INTO counters (name, value) VALUES (?, 1) "
+                       "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value", [counter]).fetchone()[0]
+    return f"J{received_at.year}-{value:03d}" if kind == "report" else str(100 + value)
+
+
+def is_clue_number(number: str) -> bool:
+    return number.strip().upper().startswith("J")
 
 
 def _one(db: Database, where: str, args: list) -> Case | None:
@@ -135,9 +148,15 @@ def get_by_id(db: Database, case_id: int) -> Case:
     return case
 
 
-def get(db: Database, number: str) -> Case | None:
-    # Numbers are stored upper-case; an exact match uses the unique index (NOCASE could not).
-    return _one(db, "c.number = ?", [number.strip().upper()])
+def get(db: Database, number: str, *, town: str | None = None, requester: str | None = None) -> Case | None:
+    """A case by the number people type. Clue numbers repeat across towns: give the town (an inspector's) or the
+    requester (the reporter's own). Numbers are stored upper-case, so the unique index serves the look-up."""
+    where, args = ["c.number = ?"], [number.strip().upper()]
+    for column, value in (("c.town", town), ("c.requester", requester)):
+        if value is not None and is_clue_number(number):
+            where.append(f"{column} = ?")
+            args.append(value)
+    return _one(db, " AND ".join(where) + " ORDER BY c.id", args)
 
 
 def by_message(db: Database, message_id: int) -> Case | None:

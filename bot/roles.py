@@ -43,11 +43,12 @@ class Roles:
         return any(r.kind == "inspector" and (town is None or r.town.name == town) for r in self.of(userid))
 
     def may_act_on(self, userid: str, village: Village) -> bool:
-        """The village's own cadres, its town's staff and link leaders, and the town's inspectors."""
+        """The village's own cadres and link leader, its town's staff and the town's inspectors. A link leader
+        answers for the villages he hangs on, not for the rest of the town."""
         for r in self.of(userid):
-            if r.kind == "cadre" and r.village == village:
+            if r.kind in ("cadre", "leader") and r.village == village:
                 return True
-            if r.kind in ("staff", "inspector", "leader") and r.town.name == village.town:
+            if r.kind in ("staff", "inspector") and r.town.name == village.town:
                 return True
         return False
 

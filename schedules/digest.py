@@ -38,7 +38,7 @@ def send(db: Database, out: Outgoing, ctx: JobContext, town: Town, stats: TownSt
         out.members(inspectors(town), text, markdown=True)
     if town.inspector_webhook_key:
         for text in compose(town, ctx.day, stats, hours, private=False):
-            out.robot(town.inspector_webhook_key, text)
+            out.inspectors_group(town, text)
 
 
 def compose(town: Town, day: date, stats: TownStats, hours: int, *, private: bool,

@@ -83,20 +83,26 @@ async def test_a_report_goes_only_to_the_inspectors_and_into_the_ledger(service,
     assert "镇纪委" in thanks and "低保" not in thanks
     for inspector in ("zjw-hu", "zjw-ren"):
         [clue] = private_to(standin, inspector)
-        assert "问题线索 J101" in clue and "低保名额" in clue
+        assert "问题线索 J2026-001" in clue and "低保名额" in clue
     ledger = rows(service.bot, "SELECT action, detail FROM events ORDER BY id")
     assert [e["action"] for e in ledger] == ["opened", "forwarded"] and "zjw-hu" in ledger[1]["detail"]
 
 
 async def test_village_cadres_cannot_see_or_touch_a_clue(service, standin):
     await say(service, standin, "村会计贪污了修路的钱，账上做了假，我要举报")
-    for verb in ("查看 J101", "办结 J101 已处理", "认领 J101"):
-        await say(service, standin, f"{verb}", userid="cn-li")
-        assert last_response(standin) == "没有找到编号 J101。"
-    await say(service, standin, "查询 J101", userid="resident-2")
-    assert "J101" not in last_response(standin) or "没有找到" in last_response(standin)
-    await say(service, standin, "办结 J101 已约谈，情况属实，已责令退回", userid="zjw-hu")
-    assert case_row(service.bot, "J101")["status"] == "answered"
+    for verb in ("查看 J2026-001", "办结 J2026-001 已处理", "认领 J2026-001"):
+        await say(service, standin, f"{verb}", userid="cn-li")                  # in the group: one line
+        assert last_response(standin) == "请私聊小微办理。"
+        await say(service, standin, f"{verb}", userid="cn-li", chattype="single", chatid=None)
+        assert last_response(standin) == "没有找到这个编号。"                   # privately: it does not exist
+    await say(service, standin, "查询 J2026-001", userid="resident-2")
+    assert "J2026-001" not in last_response(standin)
+    await say(service, standin, "办结 J2026-001 已约谈，情况属实，已责令退回", userid="zjw-hu")
+    assert last_response(standin) == "请私聊小微办理。"                          # even an inspector, in a group
+    assert case_row(service.bot, "J2026-001")["status"] == "open"
+    await say(service, standin, "办结 J2026-001 已约谈，情况属实，已责令退回", userid="zjw-hu", chattype="single",
+              chatid=None)
+    assert case_row(service.bot, "J2026-001")["status"] == "answered"
 
 
 async def test_claim_progress_finish_and_the_result_reaches_the_requester_in_the_group(service, standin):
@@ -252,7 +258,7 @@ async def test_cases_listing_filters_and_never_lists_clues(service, standin, clo
         service.bot.store.read_sync(lambda db: print_cases(db, now, out, village=kw.get("village"),
                                                           status=kw.get("status"), as_json=kw.get("as_json", False)))
         return out.getvalue()
-    assert "J" not in listing() and "101" in listing() and "103" in listing()
+    assert "J" not in listing() and "101" in listing() and "102" in listing()   # no gap where the clue was
     assert [json.loads(l)["village"] for l in listing(village="双虹村", as_json=True).splitlines()] == ["双虹村"]
     assert listing(status="overdue") == "没有符合条件的诉求。\n"
     assert "【超期】" in listing(status="overdue", later=10)

@@ -54,13 +54,13 @@ async def test_the_morning_digest_for_the_sample_town(config, clock, standin):
     assert lines[5].startswith("> 城南村　") and "超期1" in lines[5] and "响应20分钟" in lines[5]
     assert "> 高峰村　7天无消息" in lines                # the bridge sees all traffic here
     assert "**7天无消息（僵尸群）**：高峰村、南大街社区" in lines
-    assert "J105 城南村：村会计把集体的钱借给自己小舅子" in mine            # clue text privately
+    assert "J2026-001 城南村：村会计把集体的钱借给自己小舅子" in mine            # clue text privately
     assert any(line.startswith("**今日话题**：路灯(3)") for line in lines)
 
     [group] = robot_texts(standin, INSPECTORS_ROBOT)
-    assert "**新线索 1 条**：J105（内容已私信纪委）" in group and "小舅子" not in group
+    assert "**新线索 1 条**：J2026-001（内容已私信纪委）" in group and "小舅子" not in group
     assert [line for line in group.split("\n") if not line.startswith("**新线索")] == \
-        [line for line in lines if not line.startswith(("**新线索", "> J105"))]
+        [line for line in lines if not line.startswith(("**新线索", "> J2026-001"))]
     await bot.stop()
 
 

@@ -121,7 +121,7 @@ async def test_a_town_case_presses_the_town_and_a_clue_only_the_inspectors(confi
     for cadre in ("cn-zhang", "cn-li", "cn-chen"):
         assert private(standin, cadre) == []
     [staff] = private(standin, "zf-liu")
-    assert staff.startswith("【催办提醒】翠江镇（镇、县办理）") and town_case.number in staff and "J102" not in staff
+    assert staff.startswith("【催办提醒】翠江镇（镇、县办理）") and town_case.number in staff and "J2026-001" not in staff
     [inspector] = private(standin, "zjw-hu")
-    assert "J102" in inspector and "低保" in inspector
+    assert "J2026-001" in inspector and "低保" in inspector
     await bot.stop()

@@ -32,6 +32,8 @@ LADDER = ("duty", "secretary", "leader", "inspectors")
 CLUE_THANKS = ("谢谢您的反映。这件事已保密转交镇纪委处理，不会在群里公开，也不会转给村干部。"
                "如需补充情况，可以私聊小微。")
 STAFF_ONLY = "这个命令只有本村干部、镇里工作人员和纪委可以使用。查进度请发“查询 编号”。"
+IN_PRIVATE = "请私聊小微办理。"      # all a group ever hears about a clue command: not even whether it exists
+NOT_FOUND = "没有找到这个编号。"
 
 
 # --- who is told ---------------------------------------------------------------------------------------
@@ -130,16 +132,25 @@ def command(db: Database, out: Outgoing, ctx: Context, msg: Message, cmd: Comman
         return mine(db, ctx, msg.sender)
     if cmd.number is None or (cmd.verb in NEEDS_NOTE and not cmd.note):
         return f"用法：{USAGE[cmd.verb]}"
-    case = cases.get(db, cmd.number)
-    village = ctx.config.village_by_name(case.village) if case else None
-    if case and case.confidential:
-        # Clues are the inspectors' alone; to anyone else they do not exist.
-        case = case if ctx.roles.is_inspector(msg.sender, case.town) else None
-    elif case and not (village and ctx.roles.may_act_on(msg.sender, village)):
-        return f"编号 {case.number} 是{case.village}的诉求，您没有办理权限。"
+    case = cases.get(db, cmd.number, town=_town_of(ctx, msg.sender))
+    if cases.is_clue_number(cmd.number) or (case and case.confidential):
+        # Clues are the inspectors' alone, and only in private; to anyone else they do not exist.
+        if msg.in_group:
+            return IN_PRIVATE
+        if not (case and ctx.roles.is_inspector(msg.sender, case.town)):
+            return NOT_FOUND
     if case is None:
         return f"没有找到编号 {cmd.number}。"
+    village = ctx.config.village_by_name(case.village)
+    if not case.confidential and not (village and ctx.roles.may_act_on(msg.sender, village)):
+        return f"编号 {case.number} 是{case.village}的诉求，您没有办理权限。"
     return VERBS[cmd.verb](db, out, ctx, msg, cmd.note, case, village)
+
+
+def _town_of(ctx: Context, userid: str) -> str | None:
+    """Clue numbers run per town: an inspector's J2026-007 is his own town's."""
+    roles = ctx.roles.of(userid)
+    return roles[0].town.name if roles else None
 
 
 def claim(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village) -> str:
@@ -281,7 +292,11 @@ class Followup:
 
 
 def follow_up(db: Database, out: Outgoing, ctx: Context, msg: Message, f: Followup) -> str | None:
+    if msg.in_group and f.number and cases.is_clue_number(f.number):
+        return IN_PRIVATE
     case = _chased_case(db, msg, f)
+    if case is not None and case.confidential:
+        return _clue_follow_up(db, out, ctx, msg, f, case)
     if case is None:
         if msg.mentions_bot or not msg.in_group:   # overheard through the bridge: not asked, so not answered
             return "没有找到您登记的诉求。请带上编号，例如“查询 101”；有新问题请直接说明。"
@@ -299,6 +314,18 @@ def follow_up(db: Database, out: Outgoing, ctx: Context, msg: Message, f: Follow
     return reopen(db, out, ctx, msg, f.note, case)
 
 
+def _clue_follow_up(db: Database, out: Outgoing, ctx: Context, msg: Message, f: Followup, case: Case) -> str:
+    """The reporter, privately, about their own clue: its status, or a rating that goes to the inspectors.
+    A rating of a clue touches no deadline: the inspectors' own ledger decides what happens next."""
+    if f.intent == "status":
+        return status_line(db, case)
+    rating = "不满意" if f.intent == "unhappy" else "满意"
+    cases.append(db, case.id, actor=msg.sender, action="rated", now=ctx.now, note=f.note, state={"rating": rating})
+    out.members(inspectors(ctx.config.town(case.town)),
+                f"【反映人评价 {case.number}】{rating}" + (f"：{f.note}" if f.note else ""))
+    return "谢谢您的评价，已保密转告镇纪委。"
+
+
 def reopen(db: Database, out: Outgoing, ctx: Context, msg: Message, note: str, case: Case) -> str:
     """不满意: the case opens again with a fresh limit; the party secretary and the inspectors hear of it."""
     due = ctx.due_at(case.kind, ctx.now)
@@ -313,12 +340,13 @@ def reopen(db: Database, out: Outgoing, ctx: Context, msg: Message, note: str, c
 
 def _chased_case(db: Database, msg: Message, f: Followup) -> Case | None:
     if f.number:
-        case = cases.get(db, f.number)
-        # A clue's existence is shown only to the resident who raised it.
-        if case and case.confidential and case.requester != msg.sender:
+        case = cases.get(db, f.number, town=msg.village.town if msg.village else None)
+        # A clue's existence is shown only to the resident who raised it, and only in private.
+        if case and case.confidential and (case.requester != msg.sender or msg.in_group):
             return None
         return case
-    theirs = cases.find(db, requester=msg.sender, confidential=None,
+    # In a group, a resident's own clues are never picked: the group would learn who reported.
+    theirs = cases.find(db, requester=msg.sender, confidential=False if msg.in_group else None,
                         village=msg.village.name if msg.village else None)
     wanted = [c for c in theirs if c.status == "answered"] if f.intent != "status" else [c for c in theirs if c.active]
     return (wanted or theirs or [None])[-1]

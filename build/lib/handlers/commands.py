@@ -9,7 +9,7 @@ from bot.casework import USAGE, Command
 from bot.context import MessageContext
 from bot.inbox import Message
 
-COMMAND = re.compile(r"^(" + "|".join(sorted(USAGE, key=len, reverse=True)) + r")\s*(J?\d{3,6})?\s*(.*)$", re.I | re.S)
+COMMAND = re.compile(r"^(" + "|".join(sorted(USAGE, key=len, reverse=True)) + r")\s*(J\d{4}-\d{1,4}|\d{3,6})?\s*(.*)$", re.I | re.S)
 
 
 def match(msg: Message, ctx: MessageContext) -> Command | None:

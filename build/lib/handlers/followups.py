@@ -8,7 +8,7 @@ from bot.casework import Followup
 from bot.context import MessageContext
 from bot.inbox import Message
 
-VERB = re.compile(r"^(查询|进度|催办|满意|不满意|非常满意)\s*(J?\d{3,6})?\s*(.*)$", re.I | re.S)
+VERB = re.compile(r"^(查询|进度|催办|满意|不满意|非常满意)\s*(J\d{4}-\d{1,4}|\d{3,6})?\s*(.*)$", re.I | re.S)
 UNHAPPY = re.compile(r"不满意|没解决|没有解决|不认可|没用|敷衍|差评")
 HAPPY = re.compile(r"满意|谢谢|感谢|好评|辛苦|点赞|👍")
 
@@ -23,7 +23,7 @@ def match(msg: Message, ctx: MessageContext) -> Followup | None:
         return Followup(found[2], intent, found[3].strip())
     if ctx.reading.label != "followup":
         return None
-    number = re.search(r"J?\d{3,6}", msg.words, re.I)
+    number = re.search(r"J\d{4}-\d{1,4}|\d{3,6}", msg.words, re.I)
     intent = "unhappy" if UNHAPPY.search(msg.words) else "happy" if HAPPY.search(msg.words) else "status"
     return Followup(number[0] if number else None, intent, msg.words)
 
