@@ -34,6 +34,8 @@ CLUE_THANKS = ("谢谢您的反映。这件事已保密转交镇纪委处理，�
 STAFF_ONLY = "这个命令只有本村干部、镇里工作人员和纪委可以使用。查进度请发“查询 编号”。"
 IN_PRIVATE = "请私聊小微办理。"      # all a group ever hears about a clue command: not even whether it exists
 NOT_FOUND = "没有找到这个编号。"
+CLUE_VERBS = {"认领", "进展", "办结", "查看"}   # a clue never goes up, back or to a village cadre
+CLUE_ONLY = "线索由镇纪委直接办理，只能用：认领、进展、办结、查看。"
 
 
 # --- who is told ---------------------------------------------------------------------------------------
@@ -141,6 +143,8 @@ def command(db: Database, out: Outgoing, ctx: Context, msg: Message, cmd: Comman
             return NOT_FOUND
     if case is None:
         return f"没有找到编号 {cmd.number}。"
+    if case.confidential and cmd.verb not in CLUE_VERBS:
+        return CLUE_ONLY
     village = ctx.config.village_by_name(case.village)
     if not case.confidential and not (village and ctx.roles.may_act_on(msg.sender, village)):
         return f"编号 {case.number} 是{case.village}的诉求，您没有办理权限。"
