@@ -1,1 +1,0 @@
-"""Ways in and out: one module per WeCom channel."""
