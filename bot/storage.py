@@ -3,8 +3,10 @@ reads run on a small pool of read-only connections. WAL lets the readers work wh
 from __future__ import annotations
 
 import asyncio
+import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -39,20 +41,37 @@ def insert_once(db: Database, table: str, row: dict) -> bool:
     return db.conn.total_changes > before
 
 
+@dataclass
+class _Job:
+    fn: Callable[..., object]
+    args: tuple
+    future: Future
+    batched: bool       # a write: may share its transaction (and its fsync) with the writes queued beside it
+
+
 class Store:
-    """Async face of the database. `write(fn)` runs fn(db) in a transaction on the single writer thread."""
+    """Async face of the database. `write(fn)` runs fn(db) in a transaction on the single writer thread.
+
+    Group commit: writes that queue up while the writer is busy run together, each in its own savepoint, and
+    share one COMMIT (one fsync). Every caller is answered only after that COMMIT, so a callback that answers
+    WeCom 200 after `write` still answers only what is durable; a failing write rolls back only its savepoint."""
+
+    MAX_BATCH = 64
 
     def __init__(self, path: Path | str):
         self.path = path
         self._memory = str(path) == ":memory:"
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
-        self._readers = self._writer if self._memory else ThreadPoolExecutor(2, thread_name_prefix="sqlite-reader")
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name="sqlite-writer", daemon=True)
+        self._readers = None if self._memory else ThreadPoolExecutor(2, thread_name_prefix="sqlite-reader")
         self._local = threading.local()
         self._write_db: Database | None = None
+        self.commits = 0            # transactions committed by the writer (group commit makes this < writes)
+        self._thread.start()
         # Migrations run on the writer thread before anything else can touch the database.
-        self._writer.submit(self._open_writer).result()
+        self._call(self._open_writer).result()
 
-    def _open_writer(self) -> None:
+    def _open_writer(self, _: None = None) -> None:
         self._write_db = connect(self.path)
 
     def _reader_db(self) -> Database:
@@ -65,29 +84,94 @@ class Store:
             db.execute("PRAGMA query_only = ON")
         return db
 
-    def _run_write(self, fn: Callable[..., T], args: tuple) -> T:
-        assert self._write_db is not None
-        with self._write_db.atomic():
-            return fn(self._write_db, *args)
+    # --- the writer thread ------------------------------------------------------------------------------
+    def _submit(self, fn: Callable[..., object], args: tuple, batched: bool) -> Future:
+        job = _Job(fn, args, Future(), batched)
+        self._queue.put(job)
+        return job.future
 
+    def _call(self, fn: Callable[..., T], *args) -> Future:
+        return self._submit(fn, args, batched=False)
+
+    def _serve(self) -> None:
+        held: _Job | None = None
+        while True:
+            job = held or self._queue.get()
+            held = None
+            if job is None:
+                return
+            if not job.batched:
+                _settle(job.future, lambda: job.fn(None, *job.args) if self._write_db is None
+                        else job.fn(self._write_db, *job.args))
+                continue
+            batch = [job]
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None or not nxt.batched:
+                    held = nxt if nxt is not None else None
+                    if nxt is None:
+                        self._queue.put(None)   # stop after this batch
+                    break
+                batch.append(nxt)
+            self._run_batch(batch)
+
+    def _run_batch(self, batch: list[_Job]) -> None:
+        db = self._write_db
+        assert db is not None
+        outcomes: list[tuple[_Job, object, BaseException | None]] = []
+        try:
+            with db.atomic():
+                for job in batch:
+                    try:
+                        with db.atomic():           # a savepoint: this write alone rolls back if it fails
+                            outcomes.append((job, job.fn(db, *job.args), None))
+                    except BaseException as exc:  # noqa: BLE001 - handed to its own caller
+                        outcomes.append((job, None, exc))
+            self.commits += 1
+        except BaseException as exc:  # noqa: BLE001 - the COMMIT failed: nobody's write is durable
+            for job in batch:
+                job.future.set_exception(exc)
+            return
+        for job, result, exc in outcomes:
+            if exc is not None:
+                job.future.set_exception(exc)
+            else:
+                job.future.set_result(result)
+
+    # --- the async and sync faces -----------------------------------------------------------------------
     async def write(self, fn: Callable[..., T], *args) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._writer, self._run_write, fn, args)
+        return await asyncio.wrap_future(self._submit(fn, args, batched=True))
 
     async def read(self, fn: Callable[..., T], *args) -> T:
+        if self._readers is None:
+            return await asyncio.wrap_future(self._call(fn, *args))
         return await asyncio.get_running_loop().run_in_executor(self._readers, lambda: fn(self._reader_db(), *args))
 
     def write_sync(self, fn: Callable[..., T], *args) -> T:
         """For the CLI and scripts that run no event loop."""
-        return self._writer.submit(self._run_write, fn, args).result()
+        return self._submit(fn, args, batched=True).result()
 
     def read_sync(self, fn: Callable[..., T], *args) -> T:
+        if self._readers is None:
+            return self._call(fn, *args).result()
         return self._readers.submit(lambda: fn(self._reader_db(), *args)).result()
 
     def close(self) -> None:
-        def close_writer() -> None:
-            if self._write_db is not None:
-                self._write_db.close()
-        self._writer.submit(close_writer).result()
-        self._writer.shutdown(wait=True)
-        if self._readers is not self._writer:
+        def close_writer(db: Database | None) -> None:
+            if db is not None:
+                db.close()
+        self._call(close_writer).result()
+        self._queue.put(None)
+        self._thread.join()
+        if self._readers is not None:
             self._readers.shutdown(wait=True)
+
+
+def _settle(future: Future, work: Callable[[], object]) -> None:
+    try:
+        future.set_result(work())
+    except BaseException as exc:  # noqa: BLE001 - handed to the caller
+        future.set_exception(exc)
