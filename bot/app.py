@@ -10,14 +10,14 @@ import fcntl
 import logging
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Sequence, TypeVar
+from typing import Awaitable, Callable, Sequence, TypeVar
 
 import aiohttp
 from sqlite_utils import Database
 
 from bot import data, inbox
 from bot.channels.wecom import WeComClient
-from bot.classifier import load as load_classifier
+from bot.classifier import Verdict, load as load_classifier
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.context import Context, MessageContext
@@ -75,6 +75,8 @@ class Bot:
         self._tasks: list[asyncio.Task] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock_handle = None
+        self._readings: dict[int, Verdict] = {}
+        self._marked: set[int] = set()
 
     # --- lifecycle -------------------------------------------------------------------------------------
     async def start(self, *, background: bool = True) -> None:
@@ -131,10 +133,26 @@ class Bot:
             self._lock_handle = None
 
     # --- what handlers and jobs use ---------------------------------------------------------------------
-    def message_context(self, msg: Message) -> MessageContext:
+    def message_context(self, msg: Message, handler: str | None = None) -> MessageContext:
+        def commit(fn: Callable[[Database, Outgoing], T], key: str | None = None) -> Awaitable[T]:
+            def tx(db: Database, out: Outgoing) -> T:
+                result = fn(db, out)
+                if handler is not None:
+                    inbox.mark(db, msg.id, "done", handler, self.clock.now())
+                    self._marked.add(msg.id)
+                return result
+            return self.commit(tx, key)
         return MessageContext(config=self.config, roles=self.roles, calendar=self.calendar, clock=self.clock,
-                              commit=self.commit, read=self.store.read, message=msg,
-                              classify=lambda text: load_classifier().classify(text))
+                              commit=commit, read=self.store.read, message=msg, classify=self.reading,
+                              handler=handler)
+
+    def reading(self, msg: Message) -> Verdict:
+        """The classifier's reading of a message, computed once however many handlers ask."""
+        if msg.id not in self._readings:
+            if len(self._readings) > 1000:
+                self._readings.clear()
+            self._readings[msg.id] = load_classifier().classify(msg.text)
+        return self._readings[msg.id]
 
     async def commit(self, fn: Callable[[Database, Outgoing], T], key: str | None = None) -> T:
         """Run fn(db, out) in one write transaction; whatever it sends is committed with it."""
@@ -198,6 +216,9 @@ class Bot:
             await self.commit(tx)
 
     async def _handled(self, message_id: int, handler: str | None) -> None:
+        if message_id in self._marked:          # marked in the handler's own transaction already
+            self._marked.discard(message_id)
+            return
         await self.store.write(inbox.mark, message_id, "done", handler, self.clock.now())
 
     async def _handler_failed(self, message_id: int, handler: str | None, exc: BaseException) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cached_property
 from typing import Any, Awaitable, Callable, Protocol, TypeVar
 
 from sqlite_utils import Database
@@ -51,13 +50,15 @@ class Context:
 
 @dataclass(frozen=True)
 class MessageContext(Context):
-    """A handler's context: the message and its reading by the classifier, computed once however often asked."""
+    """A handler's context: the message, the handler acting on it, and the message's reading by the classifier
+    (computed once per message however often asked: `classify` caches it)."""
     message: Message = field(default=None)  # type: ignore[assignment]
-    classify: Callable[[str], Verdict] = field(default=None, repr=False)  # type: ignore[assignment]
+    classify: Callable[[Message], Verdict] = field(default=None, repr=False)  # type: ignore[assignment]
+    handler: str | None = None
 
-    @cached_property
+    @property
     def reading(self) -> Verdict:
-        return self.classify(self.message.text)
+        return self.classify(self.message)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ class Dispatcher:
     the core never knows which handlers exist."""
 
     def __init__(self, handlers: Sequence[Handler], *, load: Callable[[int], Awaitable[Message | None]],
-                 context: Callable[[Message], MessageContext],
+                 context: Callable[[Message, str | None], MessageContext],
                  done: Callable[[int, str | None], Awaitable[None]],
                  failed: Callable[[int, str | None, BaseException], Awaitable[None]]):
         self.handlers = list(handlers)
@@ -62,13 +62,15 @@ class Dispatcher:
         msg = await self._load(message_id)
         if msg is None:
             return None
-        ctx = self._context(msg)
+        ctx = self._context(msg, None)
         name = None
         try:
             routed = route(self.handlers, msg, ctx)
             if routed:
                 name = routed[0].name
-                await routed[0].act(msg, routed[1], ctx)
+                # The acting handler's own transaction also marks the message handled (one commit, and a
+                # crash can never leave its work done but the message still 'new', to be done twice).
+                await routed[0].act(msg, routed[1], self._context(msg, name))
         except Exception as exc:  # noqa: BLE001 - the one error path: kept as failed, never lost
             await self._failed(message_id, name, exc)
             return name

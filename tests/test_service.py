@@ -149,3 +149,18 @@ async def test_a_message_acknowledged_before_a_crash_is_handled_after_restart(co
     assert rows(second.bot, "SELECT status FROM messages") == [{"status": "done"}]
     assert len(standin.response_posts) == 1
     await stop_service(second)
+
+
+async def test_a_command_handled_again_after_a_crash_is_recorded_once(config, clock, standin):
+    """The handler's work and the message's 'done' mark commit together: a crash can no longer leave the claim
+    recorded but the message 'new', to be claimed a second time at the next start."""
+    first = await start_service(config, clock)
+    await first.aibot(standin, text="村口路灯坏了一个多星期了，晚上黑乎乎的，麻烦派人来修一下")
+    await first.aibot(standin, text="认领 101", userid="cn-li")
+    await first.bot.settle()
+    await stop_service(first)
+    assert rows(first.bot, "SELECT status FROM messages") == [{"status": "done"}, {"status": "done"}]
+    second = await start_service(config, clock)              # nothing was left 'new' to be handled again
+    await second.bot.settle()
+    assert len(rows(second.bot, "SELECT id FROM events WHERE action = 'claimed'")) == 1
+    await stop_service(second)
