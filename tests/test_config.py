@@ -15,14 +15,14 @@ def write(tmp_path, text: str):
 
 
 @pytest.mark.parametrize("change, key, words", [
-    (('chat_id = "wrkSFfCgAAcnshuanghong"', 'chat_id = "wrkSFfCgAAcnchengnan"'), "towns[0].villages[1].chat_id", "重复"),
+    (('chat_id = "wrkSFfCgAAcnshuanghong"', 'chat_id = "wrkSFfCgAAcnchengnan"'), "翠江镇·双虹村.chat_id", "重复"),
     (('encoding_aes_key = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"', 'encoding_aes_key = "short"'),
      "wecom.encoding_aes_key", "43"),
     (('confidence_threshold = 0.55', 'confidence_threshold = 3'), "rules.confidence_threshold", "0 到 1"),
     (('duty_notice = "08:00"', 'duty_notice = "8点"'), "schedule.duty_notice", "HH:MM"),
-    ((', secretary = true }', ' }'), "towns[0].villages[0].cadres", "党支部书记"),
+    ((', secretary = true }', ' }'), "翠江镇·城南村.cadres", "党支部书记"),
     (('webhook_key = "robot-key-gaofeng"', 'webhook_key = "env:NO_SUCH_VARIABLE"'),
-     "towns[0].villages[2].webhook_key", "NO_SUCH_VARIABLE"),
+     "翠江镇·高峰村.webhook_key", "NO_SUCH_VARIABLE"),
 ])
 def test_errors_name_the_file_and_key(tmp_path, change, key, words):
     old, new = change
@@ -34,7 +34,7 @@ def test_errors_name_the_file_and_key(tmp_path, change, key, words):
 
 
 def test_missing_required_key_and_broken_toml(tmp_path):
-    with pytest.raises(ConfigError, match=r"towns\[0\]\.villages\[0\]\.chat_id: 缺少此项"):
+    with pytest.raises(ConfigError, match=r"翠江镇·城南村\.chat_id: 缺少此项"):
         load_config(write(tmp_path, EXAMPLE.replace('chat_id = "wrkSFfCgAAcnchengnan"\n', "", 1)), env={})
     with pytest.raises(ConfigError, match="TOML 格式错误"):
         load_config(write(tmp_path, "[server\nport = 1"), env={})
