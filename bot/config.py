@@ -232,7 +232,7 @@ class _Reader:
             raise self.fail(full, f"{wanted}，实际是 {value}")
         if secret and value and _is_placeholder(value):
             shown = value if len(value) <= 20 else f"{value[:8]}…"
-            self.warn(full, f"还是示例里的占位值 {shown}，正式使用前请换成真实值")
+            self.warn(full, f"还是占位值 {shown}，正式使用前请换成真实值")
         return value
 
     def convert(self, raw: Any, kind: type, full: str) -> Any:
@@ -386,7 +386,7 @@ def _check_channels(r: _Reader, wecom: WeCom, aibot: AIBot) -> None:
         try:
             base64.b64decode(key + "=", validate=True) if key else None
         except (binascii.Error, ValueError):
-            raise r.fail(f"{where}.encoding_aes_key", "含有 EncodingAESKey 不会有的字符（只有字母和数字）") from None
+            raise r.fail(f"{where}.encoding_aes_key", "含有 EncodingAESKey 里不该有的字符（应只有字母和数字）") from None
         if key and not token:
             raise r.fail(f"{where}.token", "设置了 encoding_aes_key，就要同时填写接收消息的 Token")
         if token and not key:

@@ -148,9 +148,11 @@ def test_the_example_passes_but_warns_about_its_sample_values(tmp_path):
     assert "wecom.agent_id" not in warned and "aibot.name" not in warned and "wecom.api_base" not in warned
     # A real value from the environment is not a placeholder; an override is not an unknown key either.
     env = {"XIAOWEI_WECOM_SECRET": "Qk3Hs8cN2", "XIAOWEI_BRIDGE_SECRET": "xxx"}
-    config = load_config("config.example.toml", env=env)
+    text = EXAMPLE.replace('inspector_webhook_key = ""', 'inspector_webhook_key = "your-secret"')
+    config = load_config(write(tmp_path, text), env=env)
     warned = {w.split(": ", 1)[0] for w in config.warnings}
-    assert "wecom.secret" not in warned and "bridge.secret" in warned and config.wecom.secret == "Qk3Hs8cN2"
+    assert "wecom.secret" not in warned and config.wecom.secret == "Qk3Hs8cN2"
+    assert {"bridge.secret", "翠江镇.inspector_webhook_key"} <= warned
 
 
 def test_check_config_prints_the_warnings_and_still_succeeds(tmp_path, capsys):
@@ -158,8 +160,8 @@ def test_check_config_prints_the_warnings_and_still_succeeds(tmp_path, capsys):
     assert main(["check-config", "--config", "config.example.toml"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("配置正确：")
-    assert "  注意：wecom.secret: 还是示例里的占位值 change-me，正式使用前请换成真实值" in out.splitlines()
-    assert "  注意：翠江镇·城南村.webhook_key: 还是示例里的占位值 robot-key-chengnan，正式使用前请换成真实值" in out
+    assert "  注意：wecom.secret: 还是占位值 change-me，正式使用前请换成真实值" in out.splitlines()
+    assert "  注意：翠江镇·城南村.webhook_key: 还是占位值 robot-key-chengnan，正式使用前请换成真实值" in out
 
     text = EXAMPLE
     for old, new in (("ww0000000000000000", "ww8a31c4f0e2b9d675"), ('"change-me"', '"Qk3Hs8cN2"'),
