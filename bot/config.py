@@ -1,18 +1,22 @@
 """Configuration: one TOML file read once into typed, frozen objects; secrets may come from the environment.
 
 Any top-level scalar `[section] key` can be overridden by `XIAOWEI_SECTION_KEY`; any string value written
-as "env:NAME" is read from the environment variable NAME (for per-village robot keys).
+as "env:NAME" is read from the environment variable NAME (for per-village robot keys). Unknown sections and keys
+are refused, since a typo would otherwise silently keep the default; sample values still in place are warnings.
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import difflib
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import time
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 
 class ConfigError(ValueError):
@@ -71,6 +75,8 @@ class Town:
 class Server:
     host: str = "127.0.0.1"
     port: int = 8080
+    clock_skew_seconds: int = 600      # how far a callback's timestamp may be from our clock
+    read_timeout_seconds: int = 10     # how long a callback's body may take to arrive
 
 
 @dataclass(frozen=True)
@@ -127,6 +133,7 @@ class Config:
     schedule: Schedule
     admins: tuple[str, ...]
     towns: tuple[Town, ...]
+    warnings: tuple[str, ...] = ()     # not wrong but not ready (sample values left in); check-config shows them
 
     def villages(self) -> Iterator[Village]:
         for town in self.towns:
@@ -152,19 +159,63 @@ ENV_PREFIX = "XIAOWEI_"
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
 
 
+def _keys(cls: type, *without: str) -> frozenset[str]:
+    return frozenset(f.name for f in fields(cls)) - set(without)
+
+
+# The keys load_config reads, level by level; anything else is a typo or a key from another version.
+_SECTION_KEYS = {
+    "server": _keys(Server), "storage": frozenset({"path"}), "wecom": _keys(WeCom), "aibot": _keys(AIBot),
+    "bridge": _keys(Bridge), "admin": frozenset({"userids"}), "rules": _keys(Rules), "schedule": _keys(Schedule),
+}
+_TOP_KEYS = frozenset(_SECTION_KEYS) | {"towns"}
+_TOWN_KEYS, _VILLAGE_KEYS = _keys(Town), _keys(Village, "town")
+_PERSON_KEYS, _CADRE_KEYS = _keys(Person), _keys(Cadre)
+
+# Values from config.example.toml and the usual stand-ins: fine for a trial run, never for a live corp.
+_SAMPLES = {"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "GFEDCBA9876543210zyxwvutsrqponmlkjihgfedcba"}
+_PLACEHOLDER = re.compile(r"(change[-_]?me.*|your[-_].*|x+|ww0+|robot-key-.*|todo|fixme|<.*>)", re.IGNORECASE)
+
+
+def _is_placeholder(value: str) -> bool:
+    return value in _SAMPLES or bool(_PLACEHOLDER.fullmatch(value.strip()))
+
+
+def _suggest(key: str, known: frozenset[str]) -> str:
+    guess = difflib.get_close_matches(key, sorted(known), n=1)
+    return f"您是不是要写 {guess[0]}？" if guess else "可以写的有：" + "、".join(sorted(known))
+
+
+def _named(data: Mapping[str, Any], fallback: str, prefix: str = "") -> str:
+    """How errors name a town or village: by its name when it has a usable one, else by its position."""
+    name = data.get("name")
+    usable = isinstance(name, str) and name.strip() and not name.startswith("env:")
+    return f"{prefix}{name}" if usable else fallback
+
+
 class _Reader:
     """Walks the parsed TOML, converting and checking values and naming the exact key on error."""
 
     def __init__(self, path: Path, env: Mapping[str, str]):
         self.path, self.env = path, env
+        self.warnings: list[str] = []
 
     def fail(self, key: str, problem: str) -> ConfigError:
         return ConfigError(self.path, key, problem)
 
-    def value(self, table: Mapping[str, Any], key: str, where: str, kind: type, default: Any = ...) -> Any:
+    def warn(self, key: str, problem: str) -> None:
+        self.warnings.append(f"{key}: {problem}")
+
+    def known(self, table: Mapping[str, Any], where: str, keys: frozenset[str]) -> None:
+        for key in table:
+            if key not in keys:
+                raise self.fail(f"{where}.{key}", f"未知的配置项；{_suggest(key, keys)}")
+
+    def value(self, table: Mapping[str, Any], key: str, where: str, kind: type, default: Any = ..., *,
+              env: str | None = None, secret: bool = False, minimum: float | None = None,
+              maximum: float | None = None) -> Any:
         full = f"{where}.{key}" if where else key
-        section_env = f"{ENV_PREFIX}{where}_{key}".upper() if where and "." not in where and "[" not in where else None
-        raw = self.env.get(section_env) if section_env and section_env in self.env else table.get(key, default)
+        raw = self.env[env] if env and env in self.env else table.get(key, default)
         if raw is ...:
             raise self.fail(full, "缺少此项（必填）")
         if isinstance(raw, str) and raw.startswith("env:"):
@@ -172,7 +223,17 @@ class _Reader:
             if name not in self.env:
                 raise self.fail(full, f"要求从环境变量 {name} 读取，但该变量未设置")
             raw = self.env[name]
-        return self.convert(raw, kind, full)
+        value = self.convert(raw, kind, full)
+        if default is ... and kind is str and not value.strip():
+            raise self.fail(full, "不能为空")
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            wanted = (f"应在 {minimum} 到 {maximum} 之间" if maximum is not None
+                      else "应为正整数" if minimum == 1 else f"应不小于 {minimum}")
+            raise self.fail(full, f"{wanted}，实际是 {value}")
+        if secret and value and _is_placeholder(value):
+            shown = value if len(value) <= 20 else f"{value[:8]}…"
+            self.warn(full, f"还是占位值 {shown}，正式使用前请换成真实值")
+        return value
 
     def convert(self, raw: Any, kind: type, full: str) -> Any:
         if kind is time:
@@ -196,20 +257,40 @@ class _Reader:
             raise self.fail(full, f"应为{names.get(kind, kind.__name__)}，实际是 {raw!r}")
         return raw
 
-    def table(self, data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-        return self.convert(data.get(key, {}), dict, key)
+    def section(self, raw: Mapping[str, Any], name: str) -> Callable[..., Any]:
+        """A reader for one top-level [section], whose keys may be overridden by XIAOWEI_SECTION_KEY."""
+        table = self.convert(raw.get(name, {}), dict, name)
+        self.known(table, name, _SECTION_KEYS[name])
+
+        def get(key: str, kind: type, default: Any = ..., **checks: Any) -> Any:
+            return self.value(table, key, name, kind, default, env=f"{ENV_PREFIX}{name}_{key}".upper(), **checks)
+        return get
 
     def person(self, data: Any, where: str, cls: type = Person) -> Any:
         data = self.convert(data, dict, where)
-        fields = dict(
+        if cls is Person and "secretary" in data:
+            raise self.fail(f"{where}.secretary", "只有村干部（cadres）才标注 secretary（党支部书记）")
+        self.known(data, where, _CADRE_KEYS if cls is Cadre else _PERSON_KEYS)
+        values = dict(
             userid=self.value(data, "userid", where, str),
             name=self.value(data, "name", where, str),
             post=self.value(data, "post", where, str, ""),
             phone=str(data.get("phone", "")),
         )
         if cls is Cadre:
-            fields["secretary"] = self.value(data, "secretary", where, bool, False)
-        return cls(**fields)
+            values["secretary"] = self.value(data, "secretary", where, bool, False)
+        return cls(**values)
+
+    def people(self, data: Mapping[str, Any], key: str, where: str, cls: type = Person) -> tuple[Any, ...]:
+        """A list of people, each userid at most once (a repeat would get every message twice, or hide a typo)."""
+        people = tuple(self.person(p, f"{where}.{key}[{i}]", cls)
+                       for i, p in enumerate(self.value(data, key, where, list, [])))
+        first: dict[str, int] = {}
+        for i, p in enumerate(people):
+            if p.userid in first:
+                raise self.fail(f"{where}.{key}[{i}].userid", f"{p.userid} 与 {key}[{first[p.userid]}] 的 userid 重复")
+            first[p.userid] = i
+        return people
 
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
@@ -222,109 +303,166 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "(语法)", f"TOML 格式错误：{exc}") from None
     r = _Reader(path, env)
+    _refuse_unknown_sections(r, raw)
 
-    s = r.table(raw, "server")
-    server = Server(host=r.value(s, "host", "server", str, "127.0.0.1"), port=r.value(s, "port", "server", int, 8080))
-    st = r.table(raw, "storage")
-    storage_path = Path(r.value(st, "path", "storage", str, "var/xiaowei.db"))
+    get = r.section(raw, "server")
+    server = Server(host=get("host", str, Server.host), port=get("port", int, Server.port, minimum=1, maximum=65535),
+                    clock_skew_seconds=get("clock_skew_seconds", int, Server.clock_skew_seconds, minimum=1),
+                    read_timeout_seconds=get("read_timeout_seconds", int, Server.read_timeout_seconds, minimum=1))
+    get = r.section(raw, "storage")
+    storage_path = Path(get("path", str, "var/xiaowei.db"))
     if not storage_path.is_absolute():
         storage_path = path.parent / storage_path
 
-    w = r.table(raw, "wecom")
+    get = r.section(raw, "wecom")
     wecom = WeCom(
-        corp_id=r.value(w, "corp_id", "wecom", str, ""),
-        agent_id=r.value(w, "agent_id", "wecom", int, 0),
-        secret=r.value(w, "secret", "wecom", str, ""),
-        token=r.value(w, "token", "wecom", str, ""),
-        encoding_aes_key=r.value(w, "encoding_aes_key", "wecom", str, ""),
-        api_base=r.value(w, "api_base", "wecom", str, WeCom.api_base).rstrip("/"),
+        corp_id=get("corp_id", str, "", secret=True),
+        agent_id=get("agent_id", int, 0),
+        secret=get("secret", str, "", secret=True),
+        token=get("token", str, "", secret=True),
+        encoding_aes_key=get("encoding_aes_key", str, "", secret=True),
+        api_base=get("api_base", str, WeCom.api_base).rstrip("/"),
     )
-    a = r.table(raw, "aibot")
+    get = r.section(raw, "aibot")
     aibot = AIBot(
-        token=r.value(a, "token", "aibot", str, ""),
-        encoding_aes_key=r.value(a, "encoding_aes_key", "aibot", str, ""),
-        name=r.value(a, "name", "aibot", str, "小微"),
+        token=get("token", str, "", secret=True),
+        encoding_aes_key=get("encoding_aes_key", str, "", secret=True),
+        name=get("name", str, "小微"),
     )
-    for where, key in (("wecom", wecom.encoding_aes_key), ("aibot", aibot.encoding_aes_key)):
-        if key and len(key) != 43:
-            raise r.fail(f"{where}.encoding_aes_key", f"应为 43 个字符（企业微信后台生成），实际 {len(key)} 个")
-    b = r.table(raw, "bridge")
-    bridge = Bridge(secret=r.value(b, "secret", "bridge", str, ""),
-                    max_age_seconds=r.value(b, "max_age_seconds", "bridge", int, 300))
+    _check_channels(r, wecom, aibot)
+    get = r.section(raw, "bridge")
+    bridge = Bridge(secret=get("secret", str, "", secret=True),
+                    max_age_seconds=get("max_age_seconds", int, Bridge.max_age_seconds, minimum=1))
 
-    ru = r.table(raw, "rules")
-    threshold = r.value(ru, "confidence_threshold", "rules", float, Rules.confidence_threshold)
-    if not 0 <= threshold <= 1:
-        raise r.fail("rules.confidence_threshold", f"应在 0 到 1 之间，实际是 {threshold}")
+    get = r.section(raw, "rules")
     holiday_dirs = tuple(
         (p if p.is_absolute() else path.parent / p)
-        for p in map(Path, r.value(ru, "holiday_dirs", "rules", list, []))
+        for p in (Path(r.convert(d, str, f"rules.holiday_dirs[{i}]"))
+                  for i, d in enumerate(get("holiday_dirs", list, [])))
     )
     rules = Rules(
-        close_time=r.value(ru, "close_time", "rules", time, Rules.close_time),
-        confidence_threshold=threshold,
-        work_start=r.value(ru, "work_start", "rules", time, Rules.work_start),
-        work_end=r.value(ru, "work_end", "rules", time, Rules.work_end),
-        unanswered_hours=r.value(ru, "unanswered_hours", "rules", int, Rules.unanswered_hours),
+        close_time=get("close_time", time, Rules.close_time),
+        confidence_threshold=get("confidence_threshold", float, Rules.confidence_threshold, minimum=0, maximum=1),
+        work_start=get("work_start", time, Rules.work_start),
+        work_end=get("work_end", time, Rules.work_end),
+        unanswered_hours=get("unanswered_hours", int, Rules.unanswered_hours, minimum=1),
         holiday_dirs=holiday_dirs,
     )
-    sc = r.table(raw, "schedule")
-    schedule = Schedule(**{
-        name: r.value(sc, name, "schedule", type(default), default)
+    if rules.work_start >= rules.work_end:
+        raise r.fail("rules.work_end", f"应晚于 work_start（{rules.work_start:%H:%M}），实际是 {rules.work_end:%H:%M}")
+    get = r.section(raw, "schedule")
+    schedule = Schedule(**{   # the times, and window_minutes, the only number
+        name: get(name, type(default), default, minimum=1 if isinstance(default, int) else None)
         for name, default in vars(Schedule()).items()
     })
-    ad = r.table(raw, "admin")
-    admins = tuple(r.value(ad, "userids", "admin", list, []))
+    get = r.section(raw, "admin")
+    admins = tuple(r.convert(u, str, f"admin.userids[{i}]") for i, u in enumerate(get("userids", list, [])))
 
-    towns = tuple(_town(r, t, f"towns[{i}]") for i, t in enumerate(r.convert(raw.get("towns", []), list, "towns")))
+    towns = tuple(_town(r, t, i) for i, t in enumerate(r.convert(raw.get("towns", []), list, "towns")))
     if not towns:
         raise r.fail("towns", "至少要配置一个镇（[[towns]]）及其村（[[towns.villages]]）")
-    by_chat: dict[str, Village] = {}
-    names: set[str] = set()
-    for ti, town in enumerate(towns):
-        for vi, village in enumerate(town.villages):
-            where = f"towns[{ti}].villages[{vi}]"
-            if village.chat_id in by_chat:
-                raise r.fail(f"{where}.chat_id", f"与 {by_chat[village.chat_id].name} 的群 ID 重复")
-            if village.name in names:
-                raise r.fail(f"{where}.name", f"村名 {village.name} 重复")
-            by_chat[village.chat_id] = village
-            names.add(village.name)
+    _check_across(r, towns)
     return Config(path=path, server=server, storage_path=storage_path, wecom=wecom, aibot=aibot, bridge=bridge,
-                  rules=rules, schedule=schedule, admins=admins, towns=towns)
+                  rules=rules, schedule=schedule, admins=admins, towns=towns, warnings=tuple(r.warnings))
 
 
-def _town(r: _Reader, data: Any, where: str) -> Town:
-    data = r.convert(data, dict, where)
+def _refuse_unknown_sections(r: _Reader, raw: Mapping[str, Any]) -> None:
+    for key, value in raw.items():
+        if key in _TOP_KEYS:
+            continue
+        if isinstance(value, (dict, list)):
+            raise r.fail(key, f"未知的配置节；{_suggest(key, _TOP_KEYS)}")
+        # A bare key above every [section] header, or one whose header was mistyped away.
+        home = [name for name, keys in _SECTION_KEYS.items() if key in keys]
+        raise r.fail(key, f"这一项应写在 [{home[0]}] 下面" if home else f"未知的配置项；{_suggest(key, _TOP_KEYS)}")
+
+
+def _check_channels(r: _Reader, wecom: WeCom, aibot: AIBot) -> None:
+    """Each way in or out needs all of its parts; half a channel fails only when WeCom first calls."""
+    for where, token, key in (("wecom", wecom.token, wecom.encoding_aes_key),
+                              ("aibot", aibot.token, aibot.encoding_aes_key)):
+        if key and len(key) != 43:
+            raise r.fail(f"{where}.encoding_aes_key", f"应为 43 个字符（企业微信后台生成），实际 {len(key)} 个")
+        try:
+            base64.b64decode(key + "=", validate=True) if key else None
+        except (binascii.Error, ValueError):
+            raise r.fail(f"{where}.encoding_aes_key", "含有 EncodingAESKey 里不该有的字符（应只有字母和数字）") from None
+        if key and not token:
+            raise r.fail(f"{where}.token", "设置了 encoding_aes_key，就要同时填写接收消息的 Token")
+        if token and not key:
+            raise r.fail(f"{where}.encoding_aes_key", "设置了 token，就要同时填写接收消息的 EncodingAESKey")
+    if not wecom.corp_id and wecom.encoding_aes_key:
+        raise r.fail("wecom.corp_id", "设置了 wecom.encoding_aes_key 时必填：自建应用的回调要用企业ID 核对收件方")
+    if not wecom.corp_id and wecom.secret:
+        raise r.fail("wecom.corp_id", "设置了 wecom.secret 时必填：调用企业微信接口取 access_token 要用企业ID")
+    if wecom.secret and wecom.agent_id <= 0:
+        raise r.fail("wecom.agent_id", "设置了 wecom.secret 时必填：发应用消息要用自建应用的 AgentId")
+
+
+def _town(r: _Reader, data: Any, index: int) -> Town:
+    data = r.convert(data, dict, f"towns[{index}]")
+    where = _named(data, f"towns[{index}]")
+    r.known(data, where, _TOWN_KEYS)
     name = r.value(data, "name", where, str)
-    inspectors = tuple(r.person(p, f"{where}.inspectors[{i}]")
-                       for i, p in enumerate(r.value(data, "inspectors", where, list, [])))
+    inspectors = r.people(data, "inspectors", where)
     if not inspectors:
         raise r.fail(f"{where}.inspectors", "每个镇至少配置一名纪委巡查人员，举报只发给他们")
-    staff = tuple(r.person(p, f"{where}.staff[{i}]") for i, p in enumerate(r.value(data, "staff", where, list, [])))
-    villages = tuple(_village(r, v, name, f"{where}.villages[{i}]")
-                     for i, v in enumerate(r.value(data, "villages", where, list, [])))
+    staff = r.people(data, "staff", where)
+    villages = tuple(_village(r, v, name, i) for i, v in enumerate(r.value(data, "villages", where, list, [])))
     if not villages:
         raise r.fail(f"{where}.villages", "这个镇还没有配置任何村")
     return Town(name=name, inspectors=inspectors, villages=villages, staff=staff,
-                inspector_webhook_key=r.value(data, "inspector_webhook_key", where, str, ""))
+                inspector_webhook_key=r.value(data, "inspector_webhook_key", where, str, "", secret=True))
 
 
-def _village(r: _Reader, data: Any, town: str, where: str) -> Village:
-    data = r.convert(data, dict, where)
-    cadres = tuple(r.person(c, f"{where}.cadres[{i}]", Cadre)
-                   for i, c in enumerate(r.value(data, "cadres", where, list, [])))
+def _village(r: _Reader, data: Any, town: str, index: int) -> Village:
+    data = r.convert(data, dict, f"{town}.villages[{index}]")
+    where = _named(data, f"{town}.villages[{index}]", f"{town}·")
+    r.known(data, where, _VILLAGE_KEYS)
+    name = r.value(data, "name", where, str)
+    cadres = r.people(data, "cadres", where, Cadre)
     if not cadres:
         raise r.fail(f"{where}.cadres", "每个村至少配置一名村干部")
     if sum(c.secretary for c in cadres) != 1:
         raise r.fail(f"{where}.cadres", "必须有且只有一名村干部标注 secretary = true（党支部书记）")
     leader = data.get("link_leader")
     return Village(
-        name=r.value(data, "name", where, str),
+        name=name,
         town=town,
         chat_id=r.value(data, "chat_id", where, str),
-        webhook_key=r.value(data, "webhook_key", where, str),
+        webhook_key=r.value(data, "webhook_key", where, str, secret=True),
         cadres=cadres,
         link_leader=r.person(leader, f"{where}.link_leader") if leader is not None else None,
         mini_program_url=r.value(data, "mini_program_url", where, str, ""),
     )
+
+
+def _check_across(r: _Reader, towns: tuple[Town, ...]) -> None:
+    """What no single town or village shows: repeats across them, and reports reaching the people reported."""
+    inspector_at = {p.userid: f"{t.name}.inspectors[{i}]" for t in towns for i, p in enumerate(t.inspectors)}
+    town_names: set[str] = set()
+    village_at: dict[str, str] = {}
+    chat_at: dict[str, str] = {}
+    robot_at: dict[str, str] = {}
+    for ti, town in enumerate(towns):
+        if town.name in town_names:
+            raise r.fail(f"towns[{ti}].name", f"镇名 {town.name} 重复")
+        town_names.add(town.name)
+        for vi, village in enumerate(town.villages):
+            where = f"{town.name}·{village.name}"
+            if village.name in village_at:
+                raise r.fail(f"{town.name}.villages[{vi}].name", f"村名 {village.name} 与 {village_at[village.name]} 重复")
+            if village.chat_id in chat_at:
+                raise r.fail(f"{where}.chat_id", f"与 {chat_at[village.chat_id]} 的群 ID 重复")
+            village_at[village.name] = chat_at[village.chat_id] = robot_at[village.webhook_key] = where
+            roles = [(f"{where}.cadres[{i}]", c) for i, c in enumerate(village.cadres)]
+            if village.link_leader:
+                roles.append((f"{where}.link_leader", village.link_leader))
+            for key, person in roles:
+                if person.userid in inspector_at:
+                    raise r.fail(f"{key}.userid", f"{person.userid} 同时是纪委巡查人员（{inspector_at[person.userid]}），"
+                                                  "举报他的线索会发到他本人手上；请只保留一个身份")
+    for town in towns:
+        if town.inspector_webhook_key in robot_at:
+            raise r.fail(f"{town.name}.inspector_webhook_key", f"与 {robot_at[town.inspector_webhook_key]} 的群机器人相同，"
+                                                               "巡群日报会发进村群；这里只填纪委自己群的机器人")

@@ -46,6 +46,8 @@ def check_config(args: argparse.Namespace) -> int:
     for name, value in (("自建应用回调", cfg.wecom.encoding_aes_key), ("智能机器人回调", cfg.aibot.encoding_aes_key),
                         ("桥接 /bridge", cfg.bridge.secret)):
         print(f"  {name}：{'已配置' if value else '未配置'}")
+    for warning in cfg.warnings:   # sample values left in: fine for a trial, so still exit 0
+        print(f"  注意：{warning}")
     return 0
 
 
