@@ -164,7 +164,8 @@ def _statutory(year: int) -> tuple[tuple[date, str], ...]:
     new_year = lunar(1, 1)
     add("春节", *(new_year + timedelta(n) for n in law.spring))
     if law.lunar_festivals:
-        qingming = SolarTerm.from_name(year, "清明").get_solar_day()  # the day in Beijing time, as China's calendars give it
+        # the day in Beijing time, as China's calendars (and the State Council's notices) give it
+        qingming = SolarTerm.from_name(year, "清明").get_solar_day()
         add("清明节", date(year, qingming.get_month(), qingming.get_day()))
     add("劳动节", *(date(year, 5, d) for d in law.labour))
     if law.lunar_festivals:
@@ -227,8 +228,8 @@ class WorkCalendar:
         if self._fallback_notified.get(year) == today:
             return
         self._fallback_notified[year] = today
-        log.warning("no holiday arrangement for %d: counting statutory holidays and weekends only, 调休 unknown; "
-                    "add data/holidays/%d.toml", year, year)
+        log.warning("no holiday arrangement for %d: counting statutory holidays and weekends only, adjusted "
+                    "working days unknown; add data/holidays/%d.toml", year, year)
         if self._on_fallback is not None:
             try:
                 self._on_fallback(year)

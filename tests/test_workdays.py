@@ -146,7 +146,7 @@ def test_into_2027_without_data_file_uses_statutory_holidays_and_weekends(tmp_pa
         assert not cal.table(2027).known
     assert calls == [2027]
     warnings = [r for r in caplog.records if r.name == "xiaowei.workdays" and r.levelno == logging.WARNING]
-    assert len(warnings) == 1 and "2027" in warnings[0].getMessage() and "调休" in warnings[0].getMessage()
+    assert len(warnings) == 1 and "2027" in warnings[0].getMessage() and "statutory" in warnings[0].getMessage()
 
     clock.advance(hours=14)  # 23:00 the same day: still quiet
     cal.is_workday(date(2027, 3, 1))

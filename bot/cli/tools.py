@@ -6,7 +6,7 @@ import json
 import sys
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Iterable, TextIO
+from typing import Callable, Iterable, TextIO
 
 
 def add_commands(add) -> None:
@@ -158,7 +158,7 @@ def _cc_name(day: date) -> str | None:
     return holiday_name(day)
 
 
-def _runs(days: Iterable[date], name=None) -> list[list[date]]:
+def _runs(days: Iterable[date], name: Callable[[date], str | None] | None = None) -> list[list[date]]:
     """Consecutive days, split also where `name` changes when one is given."""
     groups: list[list[date]] = []
     for d in sorted(days):
@@ -169,7 +169,8 @@ def _runs(days: Iterable[date], name=None) -> list[list[date]]:
     return groups
 
 
-def _ranges(days: Iterable[date], name=None, statutory: dict[date, str] | None = None) -> list[str]:
+def _ranges(days: Iterable[date], name: Callable[[date], str | None] | None = None,
+            statutory: dict[date, str] | None = None) -> list[str]:
     """One line per run of days: dates, names and length; with `statutory`, which of them the law fixes."""
     from bot.wording import WEEKDAYS
     lines = []
