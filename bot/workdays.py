@@ -7,9 +7,12 @@ import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 import chinese_calendar
+from tyme4py.lunar import LunarDay
+from tyme4py.solar import SolarTerm
 
 from bot import data
 from bot.clock import Clock, SystemClock, local
@@ -19,7 +22,7 @@ log = logging.getLogger("xiaowei.workdays")
 
 LIMITS: dict[str, int] = {"consult": 2, "help": 3, "suggestion": 5, "disclosure": 10, "escalation": 1}
 
-FALLBACK_SOURCE = "无官方安排：仅按周末计算"
+FALLBACK_SOURCE = "无官方安排：按法定节假日和周末计算，调休未知"
 CC_SOURCE = f"chinesecalendar {chinese_calendar.__version__} (国务院办公厅通知)"
 _CC_YEARS = frozenset(d.year for d in chinese_calendar.holidays)
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -105,6 +108,73 @@ def load_year_file(path: Path) -> tuple[YearTable, str]:
     return table, str(doc.get("source", ""))
 
 
+@dataclass(frozen=True)
+class _Law:
+    revised: int  # the year of the revision of 全国年节及纪念日放假办法
+    since: int  # the first whole year it governs
+    spring: tuple[int, ...]  # 春节 as days after 正月初一; -1 is 除夕, whether the 12th month has 29 or 30 days
+    labour: tuple[int, ...]  # 劳动节 days in May
+    lunar_festivals: bool  # 清明, 端午 and 中秋 are holidays
+
+
+# Each revision of the law; older ones are not modelled, so years before 2000 get no statutory days.
+_LAWS = (
+    _Law(1999, 2000, (0, 1, 2), (1, 2, 3), False),
+    _Law(2007, 2008, (-1, 0, 1), (1,), True),
+    _Law(2013, 2014, (0, 1, 2), (1,), True),
+    _Law(2024, 2025, (-1, 0, 1, 2), (1, 2), True),
+)
+
+
+def _law(year: int) -> _Law | None:
+    return next((law for law in reversed(_LAWS) if law.since <= year), None)
+
+
+def statutory_law(year: int) -> str | None:
+    """The law that fixes `year`'s statutory holidays, as a reader would cite it; None before 2000."""
+    law = _law(year)
+    return f"《全国年节及纪念日放假办法》（{law.revised} 年修订）" if law else None
+
+
+def statutory_holidays(year: int) -> dict[date, str]:
+    """The days off the law itself fixes for `year`, named; without the 调休, 补休 and extra days of the yearly notice.
+
+    A day that is two holidays at once (中秋 on 1 October) is named after both, "中秋节、国庆节".
+    """
+    return dict(_statutory(year))
+
+
+@lru_cache(maxsize=None)
+def _statutory(year: int) -> tuple[tuple[date, str], ...]:
+    law = _law(year)
+    if law is None:
+        return ()
+    days: dict[date, list[str]] = {}
+
+    def add(name: str, *on: date) -> None:
+        for day in on:
+            days.setdefault(day, []).append(name)
+
+    def lunar(month: int, day: int) -> date:
+        solar = LunarDay.from_ymd(year, month, day).get_solar_day()
+        return date(solar.get_year(), solar.get_month(), solar.get_day())
+
+    add("元旦", date(year, 1, 1))
+    # 正月初一 falls between 21 January and 20 February, so the whole 春节 lies in the same calendar year.
+    new_year = lunar(1, 1)
+    add("春节", *(new_year + timedelta(n) for n in law.spring))
+    if law.lunar_festivals:
+        # the day in Beijing time, as China's calendars (and the State Council's notices) give it
+        qingming = SolarTerm.from_name(year, "清明").get_solar_day()
+        add("清明节", date(year, qingming.get_month(), qingming.get_day()))
+    add("劳动节", *(date(year, 5, d) for d in law.labour))
+    if law.lunar_festivals:
+        add("端午节", lunar(5, 5))
+        add("中秋节", lunar(8, 15))
+    add("国庆节", *(date(year, 10, d) for d in (1, 2, 3)))
+    return tuple((day, "、".join(names)) for day, names in sorted(days.items()))
+
+
 def _chinesecalendar_table(year: int) -> YearTable:
     return YearTable(
         year, CC_SOURCE, True,
@@ -114,7 +184,11 @@ def _chinesecalendar_table(year: int) -> YearTable:
 
 
 class WorkCalendar:
-    """Which days count as working days; data files override chinesecalendar, unknown years fall back to weekends."""
+    """Which days count as working days; data files override chinesecalendar.
+
+    A year neither knows falls back to the statutory holidays the law fixes plus weekends: only the State
+    Council's 调休 swaps and extra days are missing, which it warns about.
+    """
 
     def __init__(self, holiday_dirs: Sequence[Path] | None = None, clock: Clock | None = None,
                  on_fallback: Callable[[int], None] | None = None):
@@ -138,7 +212,8 @@ class WorkCalendar:
             if year in _CC_YEARS:
                 table = _chinesecalendar_table(year)
             else:
-                table = YearTable(year, FALLBACK_SOURCE, False, (), ())
+                # Computed once per year: the table is kept in self._tables like any other.
+                table = YearTable(year, FALLBACK_SOURCE, False, tuple(sorted(statutory_holidays(year))), ())
             self._tables[year] = table
         if not table.known:
             self._notify_fallback(year)
@@ -153,8 +228,8 @@ class WorkCalendar:
         if self._fallback_notified.get(year) == today:
             return
         self._fallback_notified[year] = today
-        log.warning("no holiday arrangement for %d: counting Mon-Fri as working days; add data/holidays/%d.toml",
-                    year, year)
+        log.warning("no holiday arrangement for %d: counting statutory holidays and weekends only, adjusted "
+                    "working days unknown; add data/holidays/%d.toml", year, year)
         if self._on_fallback is not None:
             try:
                 self._on_fallback(year)

@@ -6,7 +6,7 @@ import json
 import sys
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Iterable, TextIO
+from typing import Callable, Iterable, TextIO
 
 
 def add_commands(add) -> None:
@@ -111,37 +111,89 @@ def calendar(args: argparse.Namespace) -> int:
 
 
 def year_lines(cal, year: int) -> list[str]:
-    from bot.workdays import CC_SOURCE, official_years
+    """What `xiaowei calendar YEAR` prints: the year's days off, which of them the law fixes, and their source."""
+    from bot.workdays import CC_SOURCE, official_years, statutory_holidays, statutory_law
     table = cal.table(year)
+    statutory = statutory_holidays(year)
     if not table.known:
-        first, last = official_years()
-        return [f"{year} 年没有官方节假日安排（chinesecalendar 只收录 {first}–{last} 年，也没有找到 {year}.toml 数据文件）。",
-                "目前按周末计算：周一至周五算工作日，不计法定节假日和调休，期限可能不准。",
-                f"国务院办公厅公布安排后，请按 data/holidays/README.md 新建 data/holidays/{year}.toml 并重启小微。"]
+        return _unknown_year_lines(year, statutory, statutory_law(year), official_years())
     notice = cal.notice(year)
-    named = table.source == CC_SOURCE
-    return [f"{year} 年节假日安排", f"来源：{table.source}" + (f"（{notice}）" if notice else ""),
-            f"法定节假日（共 {len(table.holidays)} 天）：", *(_ranges(table.holidays, named) or ["  无"]),
-            f"调休上班（共 {len(table.workdays)} 天）：", *(_ranges(table.workdays, named) or ["  无"])]
+    name = _cc_name if table.source == CC_SOURCE else None
+    law = statutory_law(year)
+    off = f"放假（共 {len(table.holidays)} 天"
+    if law:
+        off += (f"，其中 {len(set(statutory) & set(table.holidays))} 天是{law}规定的法定节假日；"
+                "其余是周末，或国务院通知安排的补休、调休）：")
+    else:
+        off += "）："
+    lines = [f"{year} 年节假日安排", f"来源：{table.source}" + (f"（{notice}）" if notice else ""),
+             off, *(_ranges(table.holidays, name, statutory if law else None) or ["  无"]),
+             f"调休上班（共 {len(table.workdays)} 天）：", *(_ranges(table.workdays, name) or ["  无"])]
+    # A statutory day the table makes a working day is almost surely a slip in a data file.
+    holidays, workdays = set(table.holidays), set(table.workdays)
+    slipped = {d: n for d, n in statutory.items()
+               if d in workdays or (d.weekday() < 5 and d not in holidays)}
+    if slipped:
+        lines += ["注意：下列法定节假日在这份安排里是工作日，请核对通知原文：", *_ranges(slipped, slipped.get)]
+    return lines
 
 
-def _ranges(days: Iterable[date], named: bool) -> list[str]:
-    from bot.wording import WEEKDAYS
+def _unknown_year_lines(year: int, statutory: dict[date, str], law: str | None,
+                        official: tuple[int, int]) -> list[str]:
+    first, last = official
+    lines = [f"{year} 年没有官方节假日安排（chinesecalendar 只收录 {first}–{last} 年，也没有找到 {year}.toml 数据文件）。"]
+    if law:
+        lines += [f"目前按{law}规定的法定节假日和周末计算：",
+                  f"法定节假日（共 {len(statutory)} 天）：", *_ranges(statutory, statutory.get),
+                  "调休上班的周末、补休和为连休增加的放假日要等国务院办公厅公布安排才知道，现在都未计入，期限可能不准。"]
+    else:
+        lines.append(f"{year} 年适用的放假办法未收录，目前只按周末计算：周一至周五算工作日，期限可能不准。")
+    lines.append(f"国务院办公厅公布安排后，请按 data/holidays/README.md 新建 data/holidays/{year}.toml 并重启小微；"
+                 "此后这一年完全以该文件为准。")
+    return lines
+
+
+def _cc_name(day: date) -> str | None:
     from bot.workdays import holiday_name
+    return holiday_name(day)
+
+
+def _runs(days: Iterable[date], name: Callable[[date], str | None] | None = None) -> list[list[date]]:
+    """Consecutive days, split also where `name` changes when one is given."""
     groups: list[list[date]] = []
     for d in sorted(days):
-        if groups and d - groups[-1][-1] == timedelta(days=1):
+        if groups and d - groups[-1][-1] == timedelta(days=1) and (name is None or name(d) == name(groups[-1][-1])):
             groups[-1].append(d)
         else:
             groups.append([d])
+    return groups
+
+
+def _ranges(days: Iterable[date], name: Callable[[date], str | None] | None = None,
+            statutory: dict[date, str] | None = None) -> list[str]:
+    """One line per run of days: dates, names and length; with `statutory`, which of them the law fixes."""
+    from bot.wording import WEEKDAYS
     lines = []
-    for g in groups:
+    for g in _runs(days):
         show = [f"{d.isoformat()} 周{WEEKDAYS[d.weekday()]}" for d in (g[0], g[-1])]
         text = show[0] if len(g) == 1 else f"{show[0]} 至 {show[1]}"
-        notes = ["、".join(dict.fromkeys(n for n in map(holiday_name, g) if n))] if named else []
+        notes = ["、".join(dict.fromkeys(n for n in map(name, g) if n))] if name else []
         notes = [n for n in notes + ([f"共 {len(g)} 天"] if len(g) > 1 else []) if n]
-        lines.append(f"  {text}" + (f"（{'，'.join(notes)}）" if notes else ""))
+        line = f"  {text}" + (f"（{'，'.join(notes)}）" if notes else "")
+        if statutory is not None:
+            line += _statutory_note(g, statutory)
+        lines.append(line)
     return lines
+
+
+def _statutory_note(days: list[date], statutory: dict[date, str]) -> str:
+    """"法定：02-16 至 02-19 春节" for the statutory days among `days`, or that none of them is."""
+    runs = _runs((d for d in days if d in statutory), statutory.get)
+    if not runs:
+        return " 非法定，由国务院通知安排"
+    parts = [(f"{g[0]:%m-%d}" if len(g) == 1 else f"{g[0]:%m-%d} 至 {g[-1]:%m-%d}") + f" {statutory[g[0]]}"
+             for g in runs]
+    return " 法定：" + "，".join(parts)
 
 
 def deadline(args: argparse.Namespace) -> int:
