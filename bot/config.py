@@ -71,6 +71,8 @@ class Town:
 class Server:
     host: str = "127.0.0.1"
     port: int = 8080
+    clock_skew_seconds: int = 600      # a callback's timestamp may be this far from now, either way
+    read_timeout_seconds: int = 10     # a client that has not sent its request by then is cut
 
 
 @dataclass(frozen=True)
@@ -224,7 +226,10 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     r = _Reader(path, env)
 
     s = r.table(raw, "server")
-    server = Server(host=r.value(s, "host", "server", str, "127.0.0.1"), port=r.value(s, "port", "server", int, 8080))
+    server = Server(host=r.value(s, "host", "server", str, "127.0.0.1"), port=r.value(s, "port", "server", int, 8080),
+                    clock_skew_seconds=r.value(s, "clock_skew_seconds", "server", int, Server.clock_skew_seconds),
+                    read_timeout_seconds=r.value(s, "read_timeout_seconds", "server", int,
+                                                 Server.read_timeout_seconds))
     st = r.table(raw, "storage")
     storage_path = Path(r.value(st, "path", "storage", str, "var/xiaowei.db"))
     if not storage_path.is_absolute():
