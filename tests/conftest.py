@@ -11,7 +11,7 @@ from bot.app import Bot
 from bot.clock import ManualClock
 from bot.sandbox.config import sandbox_config
 from bot.sandbox.standin import WeComStandIn
-from bot.web import make_app
+from bot.web import make_app, server_options
 from handlers import default_handlers
 from schedules import JOBS
 
@@ -66,7 +66,7 @@ async def start_service(config, clock) -> Service:
     # The daily routine has its own tests; here a start-up catch-up of the morning jobs would only add noise.
     bot = new_bot(config, clock, schedule=False)
     server = TestServer(make_app(bot), host="127.0.0.1")
-    await server.start_server()
+    await server.start_server(**server_options(config))
     return Service(bot, server, aiohttp.ClientSession())
 
 
