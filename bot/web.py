@@ -10,7 +10,7 @@ import logging
 import signal
 from typing import Any, Callable
 
-from aiohttp import web
+from aiohttp import HttpVersion11, web
 
 from bot.app import Bot
 from bot.channels.aibot import open_aibot
@@ -50,11 +50,31 @@ def make_app(bot: Bot, *, manage_bot: bool = True) -> web.Application:
             yield
             await bot.stop()
         app.cleanup_ctx.append(lifespan)
-    app.router.add_route("*", "/wecom/aibot", aibot_callback)
-    app.router.add_route("*", "/wecom/app", app_callback)
-    app.router.add_post("/bridge", bridge)
-    app.router.add_get("/healthz", healthz)
+    # Every path, known or not, is ours, so that no request reaches aiohttp's own Expect handling (below).
+    for path, view in (("/wecom/aibot", aibot_callback), ("/wecom/app", app_callback), ("/bridge", bridge),
+                       ("/healthz", healthz), ("/{unknown:.*}", not_found)):
+        app.router.add_route("*", path, view, expect_handler=expect_continue)
     return app
+
+
+async def expect_continue(request: web.Request) -> None:
+    """aiohttp's default handler echoes an unknown Expect value into its 417, and fails with a 500 when that
+    value is not UTF-8; this one says the same without repeating it."""
+    if request.version != HttpVersion11:
+        return
+    if request.headers.get("Expect", "").lower() != "100-continue":
+        raise web.HTTPExpectationFailed(text="unknown Expect")
+    await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    request.writer.output_size = 0       # as aiohttp's own: the body has not started yet
+
+
+def allow(request: web.Request, *methods: str) -> None:
+    if request.method not in methods:
+        raise web.HTTPMethodNotAllowed(request.method, methods)
+
+
+async def not_found(request: web.Request) -> web.Response:
+    raise web.HTTPNotFound()
 
 
 def refuse(exc: CallbackError, channel: str) -> web.Response:
@@ -78,8 +98,7 @@ async def _callback(request: web.Request, crypto: CallbackCrypto | None, channel
                     open_body: Callable[[Bot, CallbackCrypto, web.Request, bytes], Message | None]) -> web.Response:
     if crypto is None:
         return web.Response(status=404, text=f"{channel} callback is not configured")
-    if request.method not in ("GET", "POST"):
-        return web.Response(status=405)
+    allow(request, "GET", "POST")
     bot = request.app[BOT_KEY]
     try:
         q = request.query
@@ -110,6 +129,7 @@ async def app_callback(request: web.Request) -> web.Response:
 
 
 async def bridge(request: web.Request) -> web.Response:
+    allow(request, "POST")
     bot = request.app[BOT_KEY]
     if not bot.config.bridge.secret:
         return web.Response(status=404, text="bridge is not configured")
@@ -122,6 +142,7 @@ async def bridge(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
+    allow(request, "GET", "HEAD")
     bot = request.app[BOT_KEY]
     pending = await bot.store.read(lambda db: db.execute(
         "SELECT (SELECT COUNT(*) FROM messages WHERE status = 'new'), "

@@ -1,6 +1,7 @@
 """Shared fixtures: a fake clock, the WeCom stand-in on loopback, and the bot served on a real loopback port."""
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import aiohttp
@@ -54,6 +55,16 @@ class Service:
         async with self.http.post(self.url(path), params=params, data=body, **kw) as resp:
             await resp.read()
             return resp
+
+    async def raw(self, request: bytes, wait: float = 5) -> bytes:
+        """Send exact bytes (what aiohttp's client would refuse to write) and read the answer to EOF."""
+        reader, writer = await asyncio.open_connection(self.server.host, self.server.port)
+        try:
+            writer.write(request)
+            await writer.drain()
+            return await asyncio.wait_for(reader.read(), wait)
+        finally:
+            writer.close()
 
     async def aibot(self, standin: WeComStandIn, *, text: str, userid: str = "resident-1", chatid: str = CHENGNAN,
                     msgid: str | None = None, chattype: str = "group") -> aiohttp.ClientResponse:

@@ -2,7 +2,6 @@
 as it came, or hung the connection, before the callbacks checked shapes, clocks and read times."""
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import replace
 
@@ -47,17 +46,6 @@ async def post_bridge(service, clock, message: dict | bytes, stamp: int | None =
     return await service.post("/bridge", {}, raw, headers=headers)
 
 
-async def raw_exchange(service, request: bytes, wait: float = 5) -> bytes:
-    """Send exact bytes (headers aiohttp's client would refuse to write) and read the whole answer."""
-    reader, writer = await asyncio.open_connection(service.server.host, service.server.port)
-    try:
-        writer.write(request)
-        await writer.drain()
-        return await asyncio.wait_for(reader.read(), wait)
-    finally:
-        writer.close()
-
-
 # -- headers and query ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("header", ["X-Xiaowei-Signature", "X-Xiaowei-Timestamp"])
 async def test_non_ascii_bridge_headers_are_refused_not_a_crash(service, clock, header):
@@ -67,7 +55,7 @@ async def test_non_ascii_bridge_headers_are_refused_not_a_crash(service, clock, 
     values[header] = "签名".encode() + b"\xff"
     request = (b"POST /bridge HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n" % len(raw)
                + b"".join(k.encode() + b": " + v + b"\r\n" for k, v in values.items()) + b"\r\n" + raw)
-    answer = await raw_exchange(service, request)
+    answer = await service.raw(request)
     assert answer.split(b" ")[1] in (b"400", b"403"), answer[:60]
     assert stored(service) == []
 
@@ -283,14 +271,14 @@ async def test_a_trickled_body_is_cut_with_408(impatient, clock):
     ts = str(int(clock.now().timestamp()))
     head = (b"POST /bridge HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nX-Xiaowei-Timestamp: %s\r\n"
             b"X-Xiaowei-Signature: %s\r\n\r\n" % (len(raw), ts.encode(), bridge_signature(BRIDGE_SECRET, ts, raw).encode()))
-    answer = await raw_exchange(impatient, head + raw[:10])      # and then nothing more
+    answer = await impatient.raw(head + raw[:10])      # and then nothing more
     assert answer.startswith(b"HTTP/1.1 408"), answer[:60]
     assert stored(impatient) == []
 
 
 async def test_a_silent_or_headerless_connection_is_closed(impatient):
-    assert await raw_exchange(impatient, b"") == b""
-    assert await raw_exchange(impatient, b"POST /bridge HTTP/1.1\r\nHost: x\r\n") == b""
+    assert await impatient.raw(b"") == b""
+    assert await impatient.raw(b"POST /bridge HTTP/1.1\r\nHost: x\r\n") == b""
 
 
 async def test_a_short_read_timeout_does_not_slow_or_stop_valid_callbacks(impatient, standin, clock):
@@ -298,3 +286,25 @@ async def test_a_short_read_timeout_does_not_slow_or_stop_valid_callbacks(impati
         assert (await impatient.aibot(standin, text="@小微 帮助", msgid=f"fast-{i}")).status == 200
     assert (await post_bridge(impatient, clock, bridge_message())).status == 200
     assert len(stored(impatient)) == 4
+
+
+# -- found by tests/test_fuzz.py -------------------------------------------------------------------------------
+@pytest.mark.parametrize("path", ["/healthz", "/wecom/aibot", "/no-such-page", "/bridge"])
+async def test_an_expect_header_that_is_not_utf8_is_417_on_every_path(service, path):
+    # aiohttp's own Expect handler put the raw value into its 417 text and failed encoding it: a 500
+    answer = await service.raw(b"GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\nExpect: \x80\xff\r\n\r\n"
+                               % path.encode())
+    assert answer.startswith(b"HTTP/1.1 417"), answer[:60]
+
+
+async def test_routing_still_answers_404_405_and_100_continue(service, standin):
+    async with service.http.get(service.url("/bridge")) as resp:
+        assert resp.status == 405 and resp.headers["Allow"] == "POST"
+    async with service.http.post(service.url("/healthz")) as resp:
+        assert resp.status == 405
+    async with service.http.get(service.url("/nowhere")) as resp:
+        assert resp.status == 404
+    params, body = standin.seal_aibot(aibot_payload(standin, msgid="continued"))
+    async with service.http.post(service.url("/wecom/aibot"), params=params, data=body, expect100=True) as resp:
+        assert resp.status == 200
+    assert [r["msgid"] for r in stored(service)] == ["continued"]
