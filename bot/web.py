@@ -34,9 +34,10 @@ class TooSlow(CallbackError):
 
 
 def server_options(config: Config) -> dict[str, Any]:
-    """For aiohttp's runner. keepalive_timeout also runs from the moment a connection opens, so a client that
-    sends nothing, or trickles its headers, is cut after read_timeout_seconds; lingering_time bounds how long
-    a refused body is still drained before the socket closes."""
+    """For aiohttp's runner. In the aiohttp we run on (3.14) keepalive_timeout also runs from the moment a
+    connection opens, so a client that sends nothing, or trickles its headers, is cut after
+    read_timeout_seconds (older releases only close idle keep-alive connections); lingering_time bounds how
+    long the rest of a refused body is drained before the socket closes."""
     seconds = config.server.read_timeout_seconds
     return {"keepalive_timeout": seconds, "lingering_time": seconds}
 

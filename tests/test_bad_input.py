@@ -77,6 +77,18 @@ async def test_deeply_nested_json_is_refused_before_the_signature_is_even_checke
     assert stored(service) == []
 
 
+async def test_the_app_envelope_is_parsed_without_recursion_or_entities(service, standin):
+    # The ciphertext sits inside the XML, so it is parsed before the signature: expat does not recurse and
+    # xmltodict refuses entity declarations, so deep nesting and entity bombs are a 400, not a crash.
+    params, _ = standin.seal_app(userid="u", text="帮助")
+    bomb = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;">]>'
+            b"<xml><Encrypt>&b;</Encrypt></xml>")
+    for body in (b"<xml>" + b"<a>" * 7000 + b"</a>" * 7000 + b"</xml>", bomb,
+                 b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><xml><Encrypt>&e;</Encrypt></xml>'):
+        assert (await service.post("/wecom/app", params, body)).status == 400
+    assert stored(service) == []
+
+
 async def test_a_validly_sealed_but_deeply_nested_payload_is_refused(service, standin):
     assert (await post_aibot(service, standin, '{"msgid": ' + "[" * 20000 + "]" * 20000 + "}")).status == 400
     assert (await post_bridge(service, standin.clock, b'{"msgid": ' + b"[" * 30000 + b"]" * 30000 + b"}")).status == 400
