@@ -8,9 +8,11 @@ import base64
 import binascii
 import hmac
 import json
+import re
 import secrets
 import struct
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from xml.parsers.expat import ExpatError
 
@@ -22,6 +24,10 @@ from wechatpy.utils import WeChatSigner
 BLOCK = PKCS7Encoder.block_size  # WeCom pads to 32 bytes, not AES's 16
 _RANDOM_PREFIX = 16
 _QUERY_KEYS = ("msg_signature", "timestamp", "nonce")
+_STAMP_DIGITS = 12        # Unix seconds for the next 30,000 years; int() of a huge digit string raises
+OUTER_DEPTH = 1           # the AI bot's envelope is {"encrypt": "…"}: one flat object
+INNER_DEPTH = 16          # the deepest documented payload (a quote of a mixed message) nests 6 levels
+_JSON_SYNTAX = re.compile(rb'[\[\]{}"\\]')
 
 
 class CallbackError(Exception):
@@ -71,9 +77,14 @@ class CallbackCrypto:
         return signer.signature
 
     def _check_signature(self, msg_signature: str, timestamp: str, nonce: str, ciphertext: str) -> None:
+        # Every signed part is ASCII in WeCom's protocol; anything else cannot match, and the signer's UTF-8
+        # encoding would raise on a lone surrogate (a JSON "\udcff" escape) before we could say so.
+        if not (isinstance(ciphertext, str) and ciphertext.isascii()):
+            raise MalformedCallback("ciphertext is not valid base64")
+        if not all(isinstance(part, str) and part.isascii() for part in (msg_signature, timestamp, nonce)):
+            raise BadSignature("signature mismatch")
         expected = self.signature(timestamp, nonce, ciphertext)
-        # compare bytes: compare_digest rejects non-ASCII str, and a forged query may carry some
-        if not hmac.compare_digest(expected.encode(), str(msg_signature).encode("utf-8", "replace")):
+        if not hmac.compare_digest(expected.encode(), msg_signature.encode()):
             raise BadSignature("signature mismatch")
 
     # -- raw encrypt / decrypt -------------------------------------------------
@@ -143,12 +154,13 @@ class CallbackCrypto:
         return {k: (v or "") for k, v in inner.items() if v is None or isinstance(v, str)}
 
     def open_aibot_json(self, query: Mapping[str, str], body: bytes) -> dict[str, Any]:
+        """Outer {"encrypt"} (flat, refused before parsing if it nests) -> verify+decrypt -> inner JSON."""
         sig, ts, nonce = self._query(query)
-        outer = _parse_json(body, "outer")
+        outer = parse_json(body, "outer", OUTER_DEPTH)
         ciphertext = outer.get("encrypt")
         if not isinstance(ciphertext, str) or not ciphertext:
             raise MalformedCallback("outer JSON has no encrypt")
-        return _parse_json(self.decrypt(sig, ts, nonce, ciphertext).encode("utf-8"), "inner")
+        return parse_json(self.decrypt(sig, ts, nonce, ciphertext).encode("utf-8"), "inner", INNER_DEPTH)
 
     def seal_aibot_reply(self, payload: Mapping[str, Any], nonce: str, timestamp: str) -> dict[str, str]:
         """Encrypt a passive reply; timestamp stays a string, as in WeCom's own JSON sample."""
@@ -169,10 +181,47 @@ def _parse_xml(data: bytes, which: str) -> dict[str, Any]:
     return root
 
 
-def _parse_json(data: bytes, which: str) -> dict[str, Any]:
+def check_fresh(timestamp: str | None, now: datetime, window: float) -> None:
+    """A callback's Unix timestamp must be within `window` seconds of now: a recorded callback replayed later
+    (or one stamped in the future) is refused even though its signature is good."""
+    if not timestamp or len(timestamp) > _STAMP_DIGITS or not (timestamp.isascii() and timestamp.isdigit()):
+        raise MalformedCallback("timestamp is not Unix seconds")
+    if abs(now.timestamp() - int(timestamp)) > window:
+        raise BadSignature("stale timestamp")
+
+
+def nests_deeper(data: bytes, limit: int) -> bool:
+    """Whether JSON brackets (outside strings) nest deeper than limit. json.loads recurses once per level and
+    raises RecursionError, not ValueError, on a deep enough body; this scan is linear and never recurses."""
+    depth, in_string, escaped = 0, False, -1
+    for found in _JSON_SYNTAX.finditer(data):
+        at = found.start()
+        char = data[at]
+        if at == escaped:
+            continue
+        if in_string:
+            if char == 0x5C:            # a backslash escapes the next byte, whatever it is
+                escaped = at + 1
+            elif char == 0x22:
+                in_string = False
+        elif char == 0x22:
+            in_string = True
+        elif char in b"[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in b"]}":
+            depth -= 1
+    return False
+
+
+def parse_json(data: bytes, which: str, depth: int) -> dict[str, Any]:
+    """A JSON object nesting at most `depth` levels; anything else is a MalformedCallback."""
+    if nests_deeper(data, depth):
+        raise MalformedCallback(f"{which} JSON nests too deep")
     try:
         doc = json.loads(data)
-    except (ValueError, TypeError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+    except (ValueError, TypeError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise MalformedCallback(f"{which} body is not valid JSON") from None
     if not isinstance(doc, dict):
         raise MalformedCallback(f"{which} JSON is not an object")

@@ -1,28 +1,45 @@
 """The HTTP face: WeCom's two callbacks, the bridge, and a health check.
 
 Each view only verifies, parses and stores (committed before it answers 200), then hands the message over;
-nothing slow happens while WeCom waits."""
+nothing slow happens while WeCom waits. Bad input of any kind is a 4xx: a stale timestamp or a forged
+signature 403, a malformed body 400, a client too slow to send its request 408, a body over 64 KiB 413."""
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
-from typing import Callable
+from typing import Any, Callable
 
-from aiohttp import web
+from aiohttp import HttpVersion11, web
 
 from bot.app import Bot
 from bot.channels.aibot import open_aibot
 from bot.channels.app import open_app
 from bot.channels.bridge import open_bridge
-from bot.crypto import CallbackCrypto, CallbackError, MalformedCallback
+from bot.config import Config
+from bot.crypto import CallbackCrypto, CallbackError, MalformedCallback, check_fresh
 from bot.inbox import Message
 
 log = logging.getLogger("xiaowei.web")
 
 MAX_BODY = 64 * 1024
 BOT_KEY = web.AppKey("bot", Bot)
-REFUSALS = {403: "signature mismatch", 413: "too large"}
+CALLBACK_QUERY = ("msg_signature", "timestamp", "nonce")
+URL_CHECK_QUERY = (*CALLBACK_QUERY, "echostr")
+REFUSALS = {403: "signature mismatch", 408: "request timeout", 413: "too large"}
+
+
+class TooSlow(CallbackError):
+    status = 408
+
+
+def server_options(config: Config) -> dict[str, Any]:
+    """For aiohttp's runner. In the aiohttp we run on (3.14) keepalive_timeout also runs from the moment a
+    connection opens, so a client that sends nothing, or trickles its headers, is cut after
+    read_timeout_seconds (older releases only close idle keep-alive connections); lingering_time bounds how
+    long the rest of a refused body is drained before the socket closes."""
+    seconds = config.server.read_timeout_seconds
+    return {"keepalive_timeout": seconds, "lingering_time": seconds}
 
 
 def make_app(bot: Bot, *, manage_bot: bool = True) -> web.Application:
@@ -34,39 +51,71 @@ def make_app(bot: Bot, *, manage_bot: bool = True) -> web.Application:
             yield
             await bot.stop()
         app.cleanup_ctx.append(lifespan)
-    app.router.add_route("*", "/wecom/aibot", aibot_callback)
-    app.router.add_route("*", "/wecom/app", app_callback)
-    app.router.add_post("/bridge", bridge)
-    app.router.add_get("/healthz", healthz)
+    # Every path, known or not, is ours, so that no request reaches aiohttp's own Expect handling (below).
+    for path, view in (("/wecom/aibot", aibot_callback), ("/wecom/app", app_callback), ("/bridge", bridge),
+                       ("/healthz", healthz), ("/{unknown:.*}", not_found)):
+        app.router.add_route("*", path, view, expect_handler=expect_continue)
     return app
+
+
+async def expect_continue(request: web.Request) -> None:
+    """aiohttp's default handler echoes an unknown Expect value into its 417, and fails with a 500 when that
+    value is not UTF-8; this one says the same without repeating it."""
+    if request.version != HttpVersion11:
+        return
+    if request.headers.get("Expect", "").lower() != "100-continue":
+        raise web.HTTPExpectationFailed(text="unknown Expect")
+    await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    request.writer.output_size = 0       # as aiohttp's own: the body has not started yet
+
+
+def allow(request: web.Request, *methods: str) -> None:
+    if request.method not in methods:
+        raise web.HTTPMethodNotAllowed(request.method, methods)
+
+
+async def not_found(request: web.Request) -> web.Response:
+    raise web.HTTPNotFound()
 
 
 def refuse(exc: CallbackError, channel: str) -> web.Response:
     log.warning("%s callback refused (%s): %s", channel, exc.status, exc)
-    return web.Response(status=exc.status, text=REFUSALS.get(exc.status, "bad request"))
+    response = web.Response(status=exc.status, text=REFUSALS.get(exc.status, "bad request"))
+    if isinstance(exc, TooSlow):
+        response.force_close()       # the rest of its body is not worth waiting for on this connection
+    return response
+
+
+async def read_body(request: web.Request) -> bytes:
+    """WeCom and the bridge send a few KiB at once; only a trickling (or stalled) client is still sending
+    after read_timeout_seconds, and it is cut then rather than holding a handler open."""
+    try:
+        return await asyncio.wait_for(request.read(), request.app[BOT_KEY].config.server.read_timeout_seconds)
+    except TimeoutError:
+        raise TooSlow("body not received in time") from None
 
 
 async def _callback(request: web.Request, crypto: CallbackCrypto | None, channel: str,
                     open_body: Callable[[Bot, CallbackCrypto, web.Request, bytes], Message | None]) -> web.Response:
     if crypto is None:
         return web.Response(status=404, text=f"{channel} callback is not configured")
+    allow(request, "GET", "POST")
+    bot = request.app[BOT_KEY]
     try:
+        q = request.query
+        if not all(k in q for k in (URL_CHECK_QUERY if request.method == "GET" else CALLBACK_QUERY)):
+            raise MalformedCallback("missing query parameters")
+        check_fresh(q["timestamp"], bot.clock.now(), bot.config.server.clock_skew_seconds)
         if request.method == "GET":
-            q = request.query
-            if not all(k in q for k in ("msg_signature", "timestamp", "nonce", "echostr")):
-                raise MalformedCallback("missing query parameters")
             return web.Response(text=crypto.verify_url(q["msg_signature"], q["timestamp"], q["nonce"], q["echostr"]))
-        if request.method != "POST":
-            return web.Response(status=405)
-        body = await request.read()
-        msg = open_body(request.app[BOT_KEY], crypto, request, body)
+        msg = open_body(bot, crypto, request, await read_body(request))
     except CallbackError as exc:
         return refuse(exc, channel)
     except web.HTTPRequestEntityTooLarge:
         log.warning("%s callback refused (413)", channel)
         raise
     if msg is not None:
-        await request.app[BOT_KEY].receive(msg)
+        await bot.receive(msg)
     return web.Response(status=200, text="")
 
 
@@ -81,11 +130,12 @@ async def app_callback(request: web.Request) -> web.Response:
 
 
 async def bridge(request: web.Request) -> web.Response:
+    allow(request, "POST")
     bot = request.app[BOT_KEY]
     if not bot.config.bridge.secret:
         return web.Response(status=404, text="bridge is not configured")
     try:
-        msg = open_bridge(bot.config, request.headers, await request.read(), bot.clock.now())
+        msg = open_bridge(bot.config, request.headers, await read_body(request), bot.clock.now())
     except CallbackError as exc:
         return refuse(exc, "bridge")
     await bot.receive(msg)
@@ -93,6 +143,7 @@ async def bridge(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
+    allow(request, "GET", "HEAD")
     bot = request.app[BOT_KEY]
     pending = await bot.store.read(lambda db: db.execute(
         "SELECT (SELECT COUNT(*) FROM messages WHERE status = 'new'), "
@@ -102,7 +153,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def serve(bot: Bot, host: str, port: int) -> None:
     """Run until SIGTERM or Ctrl-C; logs the address only once the socket is listening."""
-    runner = web.AppRunner(make_app(bot))
+    runner = web.AppRunner(make_app(bot), **server_options(bot.config))
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     log.info("listening on http://%s:%s", host, port)

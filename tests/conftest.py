@@ -1,6 +1,7 @@
 """Shared fixtures: a fake clock, the WeCom stand-in on loopback, and the bot served on a real loopback port."""
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import aiohttp
@@ -11,7 +12,7 @@ from bot.app import Bot
 from bot.clock import ManualClock
 from bot.sandbox.config import sandbox_config
 from bot.sandbox.standin import WeComStandIn
-from bot.web import make_app
+from bot.web import make_app, server_options
 from handlers import default_handlers
 from schedules import JOBS
 
@@ -55,6 +56,16 @@ class Service:
             await resp.read()
             return resp
 
+    async def raw(self, request: bytes, wait: float = 5) -> bytes:
+        """Send exact bytes (what aiohttp's client would refuse to write) and read the answer to EOF."""
+        reader, writer = await asyncio.open_connection(self.server.host, self.server.port)
+        try:
+            writer.write(request)
+            await writer.drain()
+            return await asyncio.wait_for(reader.read(), wait)
+        finally:
+            writer.close()
+
     async def aibot(self, standin: WeComStandIn, *, text: str, userid: str = "resident-1", chatid: str = CHENGNAN,
                     msgid: str | None = None, chattype: str = "group") -> aiohttp.ClientResponse:
         params, body = standin.seal_aibot(standin.aibot_message(chatid=chatid, userid=userid, text=text,
@@ -66,7 +77,7 @@ async def start_service(config, clock) -> Service:
     # The daily routine has its own tests; here a start-up catch-up of the morning jobs would only add noise.
     bot = new_bot(config, clock, schedule=False)
     server = TestServer(make_app(bot), host="127.0.0.1")
-    await server.start_server()
+    await server.start_server(**server_options(config))
     return Service(bot, server, aiohttp.ClientSession())
 
 

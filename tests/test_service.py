@@ -56,7 +56,7 @@ async def test_forged_signature_is_refused_and_nothing_is_stored(service, standi
     assert rows(service.bot, "SELECT * FROM messages") == []
 
 
-async def test_malformed_callbacks_are_answered_400_and_store_nothing(service, standin):
+async def test_malformed_callbacks_are_answered_400_and_store_nothing(service, standin, clock):
     params, body = standin.seal_app(userid="u", text="帮助")
     cases = {
         "not xml": (params, b"this is not xml"),
@@ -68,19 +68,18 @@ async def test_malformed_callbacks_are_answered_400_and_store_nothing(service, s
         resp = await service.post(path, p, b)
         assert resp.status == 400, name
     # A ciphertext that is signed correctly but is not base64 / has bad padding / wrong receive id.
-    crypto = service.bot.app_crypto
+    crypto, now = service.bot.app_crypto, str(int(clock.now().timestamp()))
     for bad in ("%%%not-base64%%%", "QUFBQQ=="):
-        sig = crypto.signature("1700000000", "n", bad)
+        sig = crypto.signature(now, "n", bad)
         xml = f"<xml><ToUserName>x</ToUserName><Encrypt><![CDATA[{bad}]]></Encrypt></xml>".encode()
-        resp = await service.post("/wecom/app", {"msg_signature": sig, "timestamp": "1700000000", "nonce": "n"}, xml)
+        resp = await service.post("/wecom/app", {"msg_signature": sig, "timestamp": now, "nonce": "n"}, xml)
         assert resp.status == 400, bad
     # Sealed for the AI bot (receive id "") but sent to the app (receive id = CorpID).
     inner = standin.app_message_xml(userid="u", text="帮助")
-    cipher, sig = service.bot.aibot_crypto.encrypt(inner, "n", "1700000000")
-    cipher_sig = crypto.signature("1700000000", "n", cipher)
+    cipher, sig = service.bot.aibot_crypto.encrypt(inner, "n", now)
+    cipher_sig = crypto.signature(now, "n", cipher)
     xml = f"<xml><ToUserName>x</ToUserName><Encrypt><![CDATA[{cipher}]]></Encrypt></xml>".encode()
-    resp = await service.post("/wecom/app", {"msg_signature": cipher_sig, "timestamp": "1700000000", "nonce": "n"},
-                              xml)
+    resp = await service.post("/wecom/app", {"msg_signature": cipher_sig, "timestamp": now, "nonce": "n"}, xml)
     assert resp.status == 400
     assert rows(service.bot, "SELECT * FROM messages") == []
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Mapping
 
+from bot.channels.shapes import ident, text
 from bot.crypto import CallbackCrypto, MalformedCallback
 from bot.inbox import Message
 
@@ -14,5 +15,8 @@ def open_app(crypto: CallbackCrypto, query: Mapping[str, str], body: bytes, now:
         return None  # events (enter_agent, …) and media are not requests we can read
     if not data.get("MsgId") or not data.get("FromUserName"):
         raise MalformedCallback("app message lacks MsgId or FromUserName")
-    return Message(channel="app", msgid=data["MsgId"], chattype="single", sender=data["FromUserName"],
-                   text=data.get("Content", ""), received_at=now, mentions_bot=True)
+    if "Content" not in data:       # absent, or nested XML that open_app_xml leaves out
+        raise MalformedCallback("app text message has no Content")
+    return Message(channel="app", msgid=ident(data["MsgId"], "MsgId"), chattype="single",
+                   sender=ident(data["FromUserName"], "FromUserName"), text=text(data["Content"], "Content"),
+                   received_at=now, mentions_bot=True)

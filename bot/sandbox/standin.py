@@ -354,8 +354,10 @@ class WeComStandIn:
         return {"msg_signature": signer.signature, "timestamp": timestamp, "nonce": nonce,
                 "ciphertext": ciphertext}
 
-    def seal_aibot(self, payload: dict) -> tuple[dict[str, str], bytes]:
-        sealed = self._sign_and_encrypt("aibot", json.dumps(payload, ensure_ascii=False))
+    def seal_aibot(self, payload: dict | str) -> tuple[dict[str, str], bytes]:
+        """Query and body of an AI bot callback; a str payload is sealed as it is (any JSON, or none)."""
+        plaintext = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
+        sealed = self._sign_and_encrypt("aibot", plaintext)
         ciphertext = sealed.pop("ciphertext")
         return sealed, json.dumps({"encrypt": ciphertext}).encode()
 
@@ -367,7 +369,11 @@ class WeComStandIn:
                 f"<MsgId>{msgid or secrets.randbits(63)}</MsgId><AgentID>{self.agent_id}</AgentID></xml>")
 
     def seal_app(self, *, userid: str, text: str, msgid: str | None = None) -> tuple[dict[str, str], bytes]:
-        sealed = self._sign_and_encrypt("app", self.app_message_xml(userid=userid, text=text, msgid=msgid))
+        return self.seal_app_xml(self.app_message_xml(userid=userid, text=text, msgid=msgid))
+
+    def seal_app_xml(self, inner: str) -> tuple[dict[str, str], bytes]:
+        """Query and body of an app callback whose decrypted message is `inner`, whatever it holds."""
+        sealed = self._sign_and_encrypt("app", inner)
         ciphertext = sealed.pop("ciphertext")
         body = (f"<xml><ToUserName>{_cdata(self.corp_id)}</ToUserName><Encrypt>{_cdata(ciphertext)}</Encrypt>"
                 f"<AgentID>{_cdata(str(self.agent_id))}</AgentID></xml>")
