@@ -100,6 +100,8 @@ class Store:
             held = None
             if job is None:
                 return
+            if not job.future.set_running_or_notify_cancel():
+                continue        # its caller was cancelled (a stopping task): nobody waits for it, skip it
             if not job.batched:
                 _settle(job.future, lambda: job.fn(None, *job.args) if self._write_db is None
                         else job.fn(self._write_db, *job.args))
@@ -115,7 +117,8 @@ class Store:
                     if nxt is None:
                         self._queue.put(None)   # stop after this batch
                     break
-                batch.append(nxt)
+                if nxt.future.set_running_or_notify_cancel():
+                    batch.append(nxt)
             self._run_batch(batch)
 
     def _run_batch(self, batch: list[_Job]) -> None:
