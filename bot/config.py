@@ -127,6 +127,9 @@ class Config:
     schedule: Schedule
     admins: tuple[str, ...]
     towns: tuple[Town, ...]
+    # Robot of the IT officers' own group: every admin alert goes there too, so that an outage of the app
+    # channel (or a wrong admin userid) does not swallow it.
+    admin_webhook_key: str = ""
 
     def villages(self) -> Iterator[Village]:
         for town in self.towns:
@@ -275,6 +278,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     })
     ad = r.table(raw, "admin")
     admins = tuple(r.value(ad, "userids", "admin", list, []))
+    admin_webhook_key = r.value(ad, "webhook_key", "admin", str, "")
 
     towns = tuple(_town(r, t, f"towns[{i}]") for i, t in enumerate(r.convert(raw.get("towns", []), list, "towns")))
     if not towns:
@@ -291,7 +295,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
             by_chat[village.chat_id] = village
             names.add(village.name)
     return Config(path=path, server=server, storage_path=storage_path, wecom=wecom, aibot=aibot, bridge=bridge,
-                  rules=rules, schedule=schedule, admins=admins, towns=towns)
+                  rules=rules, schedule=schedule, admins=admins, towns=towns, admin_webhook_key=admin_webhook_key)
 
 
 def _town(r: _Reader, data: Any, where: str) -> Town:

@@ -145,6 +145,11 @@ class WeComStandIn:
         themselves, so a gettoken drop is only visible to them with times=2."""
         self._fault_queue(endpoint).extend([None] * times)
 
+    def clear_faults(self, endpoint: str | None = None) -> None:
+        """The outage is over: drop the faults still queued (for one endpoint, or all)."""
+        for name in (endpoint,) if endpoint else ENDPOINTS:
+            self._fault_queue(name).clear()
+
     def expire_tokens(self) -> None:
         now = self.clock.now()
         self._tokens = {token: now for token in self._tokens}
