@@ -99,7 +99,11 @@ class Outbox:
     async def run(self) -> None:
         """Drain forever; sleeps until the earliest lane head is due, someone enqueues, or POLL passes."""
         while True:
-            delay = await self.drain()
+            try:
+                delay = await self.drain()
+            except Exception:   # the sender must outlive a bug or a database hiccup; say so and look again
+                log.exception("outbox drain failed; trying again in %s s", POLL)
+                delay = POLL
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=min(delay if delay is not None else POLL, POLL))
@@ -119,8 +123,11 @@ class Outbox:
                 self._recovered = True
             now = self.clock.now()
             heads = await self._read(_lane_heads)
-            await asyncio.gather(*(self._drain_lane(h["lane"]) for h in heads
-                                   if datetime.fromisoformat(h["not_before"]) <= now))
+            # Every lane is awaited to its end even if one fails, so that the lock covers all sends in flight.
+            done = await asyncio.gather(*(self._drain_lane(h["lane"]) for h in heads
+                                          if datetime.fromisoformat(h["not_before"]) <= now), return_exceptions=True)
+            for failure in (d for d in done if isinstance(d, BaseException)):
+                log.error("outbox lane failed", exc_info=failure)
             return await self._read(_next_due, self.clock.now())
 
     async def _read(self, fn, *args):
@@ -191,9 +198,12 @@ class Outbox:
         if permanent or now - first >= RETRY_FOR:
             await self.store.write(self._park, row, now, error)
             return True
-        wait = backoff(row["attempts"] + 1)
-        log.warning("outbox row %s attempt %s failed (%s); retry in %s",
-                    row["id"], row["attempts"] + 1, error, wait)
+        attempt = row["attempts"] + 1
+        wait = backoff(attempt)
+        # An outage fails every lane every half hour for days: say so at the first failure and then about
+        # once a day per row, not 48 times a day.
+        log.log(logging.WARNING if attempt == 1 or attempt % 48 == 0 else logging.DEBUG,
+                "outbox row %s attempt %s failed (%s); retry in %s", row["id"], attempt, error, wait)
         await self.store.write(_defer, row["id"], now + wait, error, now)
         return False
 
@@ -202,8 +212,11 @@ class Outbox:
                   error)
         _mark_parked(db, row["id"], now, error)
         if self.on_parked is not None:
-            self.on_parked(db, {**row, "status": "parked", "last_error": error, "parked_at": now.isoformat(),
-                                "attempts": row["attempts"] + 1})
+            try:
+                self.on_parked(db, {**row, "status": "parked", "last_error": error, "parked_at": now.isoformat(),
+                                    "attempts": row["attempts"] + 1})
+            except Exception:   # a broken alert must not keep the row pending forever; the listing shows it
+                log.exception("alert for parked outbox row %s failed", row["id"])
         return True
 
     def _reroute_or_park(self, db: Database, row: dict, now: datetime, error: str) -> bool:
