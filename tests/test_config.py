@@ -49,3 +49,11 @@ def test_secrets_come_from_the_environment(tmp_path):
     assert config.wecom.secret == "from-env" and config.server.port == 9090
     assert config.village_by_name("高峰村").webhook_key == "k-gf"
     assert config.storage_path == tmp_path / "var" / "xiaowei.db"     # relative to the config file
+
+
+def test_the_it_officers_robot_is_optional_and_may_come_from_the_environment(tmp_path):
+    path = write(tmp_path, EXAMPLE)
+    assert load_config(path, env={}).admin_webhook_key == ""
+    assert load_config(path, env={"XIAOWEI_ADMIN_WEBHOOK_KEY": "it-robot"}).admin_webhook_key == "it-robot"
+    text = EXAMPLE.replace('[admin]\n', '[admin]\nwebhook_key = "env:IT_ROBOT"\n', 1).replace('webhook_key = ""\n', '', 1)
+    assert load_config(write(tmp_path, text), env={"IT_ROBOT": "k"}).admin_webhook_key == "k"

@@ -490,6 +490,9 @@ async def test_retry_all_resends_every_parked_row_in_order(on_disk, clock, stand
     path, cfg = on_disk
     bot = await started(cfg, clock)
     await park_and_queue(bot, standin)
+    bot.store.write_sync(lambda db: db.execute("UPDATE outbox SET status = 'dead' WHERE id = 1"))  # before 0006
+    assert main(["outbox", "--config", str(path)]) == 0
+    assert "城南村群 · 群消息  2 条" in capsys.readouterr().out.split("待发送（")[0]
     assert main(["outbox", "retry", "--all", "--config", str(path)]) == 0
     assert "已重新排队 2 条消息（编号 1、2）" in capsys.readouterr().out
     clock.set(datetime.now(TZ))
