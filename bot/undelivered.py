@@ -18,7 +18,7 @@ from bot.outbox import PARKED, content_of
 from bot.roles import Roles
 from bot.wording import snippet
 
-KINDS = {"robot": "群消息", "app": "私信", "response": "群内回复"}
+KINDS = {"robot": "群消息", "app": "私信", "response": "回复"}
 WITHHELD = "（发给纪委的内容不在此显示）"
 WORDS = 20
 

@@ -185,6 +185,26 @@ async def test_a_72_hour_outage_is_retried_through_and_the_group_gets_its_messag
     await bot.stop()
 
 
+async def test_http_5xx_is_retried_at_a_robot_and_never_repeated_into_a_response_url(config, clock, standin):
+    bot = await started(config, clock)
+    standin.http_error_next("webhook", 502, times=2)
+    await enqueue_group(bot, ["网关出错时的通知"])
+    delays = [await bot.outbox.drain()]
+    clock.advance(seconds=delays[-1])
+    delays.append(await bot.outbox.drain())
+    clock.advance(seconds=delays[-1])
+    await bot.outbox.drain()
+    assert delays == [5.0, 10.0] and robot_texts(standin) == ["网关出错时的通知"]
+    standin.http_error_next("response", 503)      # WeCom may have taken it before its front end failed
+    msg = group_message(bot, standin)
+    await bot.commit(lambda db, out: out.reply(msg, "已登记，编号 104"), key="r")
+    await bot.outbox.drain()
+    await bot.outbox.drain()
+    assert robot_texts(standin)[-1] == "已登记，编号 104"
+    assert sum(1 for r in standin.requests if r.endpoint == "response") == 1
+    await bot.stop()
+
+
 async def test_a_row_failing_past_the_retry_window_is_parked_and_announced(config, clock, standin):
     bot = await started(config, clock)
     standin.disconnect_next("webhook", times=10_000)
