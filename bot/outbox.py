@@ -225,7 +225,7 @@ class Outbox:
         return True
 
     def _recover_in_flight(self, db: Database, now: datetime) -> None:
-        for row in list(db["outbox"].rows_where("status = 'sending'", order_by="id")):
+        for row in _in_flight(db):
             self._reroute_or_park(db, row, now, "上次发送时进程中断，结果不明")
 
 
@@ -250,7 +250,19 @@ def _next_due(db: Database, now: datetime) -> float | None:
 
 
 def _head(db: Database, lane: str) -> dict | None:
-    return next(db["outbox"].rows_where("status = 'pending' AND lane = ?", [lane], order_by="id", limit=1), None)
+    # Read once per send: plain SQL, without the schema look-ups a sqlite-utils table query makes first.
+    found = _rows(db, "SELECT * FROM outbox WHERE status = 'pending' AND lane = ? ORDER BY id LIMIT 1", [lane])
+    return found[0] if found else None
+
+
+def _in_flight(db: Database) -> list[dict]:
+    return _rows(db, "SELECT * FROM outbox WHERE status = 'sending' ORDER BY id")
+
+
+def _rows(db: Database, sql: str, args: list | None = None) -> list[dict]:
+    cursor = db.execute(sql, args or [])
+    columns = [c[0] for c in cursor.description]
+    return [dict(zip(columns, values)) for values in cursor.fetchall()]
 
 
 def _sent_since(db: Database, lane: str, since: str) -> list[str]:

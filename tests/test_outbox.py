@@ -360,19 +360,23 @@ async def test_the_sender_loop_waits_instead_of_spinning(config, clock, standin)
     await bot.stop()
 
 
-def test_the_sender_reads_lane_heads_through_indexes(tmp_path):
+def test_every_query_the_sender_makes_uses_an_index(tmp_path):
+    """The statements themselves, traced as the sender's functions run them, are checked with EXPLAIN."""
     from bot import outbox
     from bot.storage import connect
     db = connect(tmp_path / "x.db")
-    plans = []
-    for sql in ("SELECT id, lane, not_before FROM outbox WHERE id IN "
-                "(SELECT MIN(id) FROM outbox WHERE status = 'pending' GROUP BY lane)",
-                "SELECT * FROM outbox WHERE status = 'sending'"):
-        plans += [r[3] for r in db.execute("EXPLAIN QUERY PLAN " + sql).fetchall()]
-    assert not [p for p in plans if p.startswith("SCAN")], plans
-    assert any("outbox_pending" in p for p in plans) and any("outbox_due" in p for p in plans)
-    # the functions the sender uses are the queries checked here
+    seen: list[str] = []
+    db.conn.set_trace_callback(seen.append)
     assert outbox._lane_heads(db) == [] and outbox._next_due(db, datetime.now(TZ)) is None
+    assert outbox._head(db, "robot:k") is None and outbox._sent_since(db, "robot:k", "2026-12-01") == []
+    assert outbox._in_flight(db) == []
+    db.conn.set_trace_callback(None)
+    assert len(seen) == 5
+    plans = {sql: [r[3] for r in db.execute("EXPLAIN QUERY PLAN " + sql).fetchall()] for sql in seen}
+    for sql, plan in plans.items():
+        assert not [step for step in plan if step.startswith("SCAN")], (sql, plan)
+    used = " ".join(step for plan in plans.values() for step in plan)
+    assert "outbox_pending" in used and "outbox_due" in used and "outbox_lane_sent" in used
 
 
 # --- a single-use response_url is never posted twice --------------------------------------------------------
