@@ -13,7 +13,6 @@ from bot.config import WeCom
 TOKEN_EXPIRED = (40014, 42001)
 INVALID_CREDENTIAL = 40001     # a bad token or secret; also what a spent or expired response_url answers
 RATE_LIMITED = 45009
-SYSTEM_BUSY = -1
 # Answers that no retry can change: the same request would be refused again until someone fixes the
 # configuration or the message. Anything else (network, timeouts, HTTP 5xx, -1 system busy, codes not
 # listed here) is worth retrying.
