@@ -26,9 +26,10 @@ from bot.dispatch import Dispatcher, Handler
 from bot.inbox import Message
 from bot.jobs import Job, JobError, JobRunner, Scheduler
 from bot.outbound import Outgoing
-from bot.outbox import Outbox
+from bot.outbox import ALERT_PREFIX, Outbox
 from bot.roles import Roles
 from bot.storage import Store
+from bot.undelivered import parked_alert
 from bot.workdays import WorkCalendar
 
 log = logging.getLogger("xiaowei")
@@ -88,7 +89,7 @@ class Bot:
         self._loop = asyncio.get_running_loop()
         self.session = aiohttp.ClientSession()
         self.client = WeComClient(self.session, self.config.wecom, self.clock)
-        self.outbox = Outbox(self.store, self.client, self.clock, on_dead=self._outbox_dead)
+        self.outbox = Outbox(self.store, self.client, self.clock, on_parked=self._outbox_parked)
         if background:
             recovered = await self.store.read(inbox.pending_ids)
             for message_id in recovered:
@@ -242,6 +243,16 @@ class Bot:
         self._loop.call_soon_threadsafe(lambda: self._loop.create_task(
             self.commit(lambda db, out: out.alert_admins(f"calendar:{year}:{day}", text))))
 
-    async def _outbox_dead(self, row: dict) -> None:
-        await self.commit(lambda db, out: out.alert_admins(
-            f"outbox-dead:{row['id']}", f"一条发往 {row['kind']} 的消息多次发送失败，已停止重试：{row['last_error']}"))
+    def _outbox_parked(self, db: Database, row: dict) -> None:
+        """Runs inside the transaction that parks the row. One alert per recipient and day: a removed robot
+        parks every message of its group, and the listing (`xiaowei outbox`) shows them all."""
+        if (row.get("dedupe") or "").startswith(ALERT_PREFIX):
+            # An alert that cannot be delivered is not alerted about (that could loop); the other admin
+            # channel carries the same alert, and `xiaowei outbox` lists this one.
+            log.error("admin alert (outbox row %s) parked: %s", row["id"], row["last_error"])
+            return
+        now = self.clock.now()
+        to = row["fallback_target"] if row["kind"] == "response" else row["target"]
+        Outgoing(db, self.config, now, f"outbox-parked:{row['id']}").alert_admins(
+            f"outbox-parked:{row['kind']}:{to}:{now.date()}",
+            parked_alert(self.config, row) + "同一收件方今天再有消息停发，不再另行提醒。")

@@ -134,6 +134,9 @@ class Config:
     admins: tuple[str, ...]
     towns: tuple[Town, ...]
     warnings: tuple[str, ...] = ()     # not wrong but not ready (sample values left in); check-config shows them
+    # Robot of the IT officers' own group: every admin alert goes there too, so that an outage of the app
+    # channel (or a wrong admin userid) does not swallow it.
+    admin_webhook_key: str = ""
 
     def villages(self) -> Iterator[Village]:
         for town in self.towns:
@@ -166,7 +169,7 @@ def _keys(cls: type, *without: str) -> frozenset[str]:
 # The keys load_config reads, level by level; anything else is a typo or a key from another version.
 _SECTION_KEYS = {
     "server": _keys(Server), "storage": frozenset({"path"}), "wecom": _keys(WeCom), "aibot": _keys(AIBot),
-    "bridge": _keys(Bridge), "admin": frozenset({"userids"}), "rules": _keys(Rules), "schedule": _keys(Schedule),
+    "bridge": _keys(Bridge), "admin": frozenset({"userids", "webhook_key"}), "rules": _keys(Rules), "schedule": _keys(Schedule),
 }
 _TOP_KEYS = frozenset(_SECTION_KEYS) | {"towns"}
 _TOWN_KEYS, _VILLAGE_KEYS = _keys(Town), _keys(Village, "town")
@@ -357,13 +360,15 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     })
     get = r.section(raw, "admin")
     admins = tuple(r.convert(u, str, f"admin.userids[{i}]") for i, u in enumerate(get("userids", list, [])))
+    admin_webhook_key = get("webhook_key", str, "", secret=True)
 
     towns = tuple(_town(r, t, i) for i, t in enumerate(r.convert(raw.get("towns", []), list, "towns")))
     if not towns:
         raise r.fail("towns", "至少要配置一个镇（[[towns]]）及其村（[[towns.villages]]）")
     _check_across(r, towns)
     return Config(path=path, server=server, storage_path=storage_path, wecom=wecom, aibot=aibot, bridge=bridge,
-                  rules=rules, schedule=schedule, admins=admins, towns=towns, warnings=tuple(r.warnings))
+                  rules=rules, schedule=schedule, admins=admins, towns=towns, warnings=tuple(r.warnings),
+                  admin_webhook_key=admin_webhook_key)
 
 
 def _refuse_unknown_sections(r: _Reader, raw: Mapping[str, Any]) -> None:

@@ -16,7 +16,7 @@ from sqlite_utils import Database
 
 from bot.config import Config, Town, Village
 from bot.inbox import Message
-from bot.outbox import APP_MARKDOWN_LIMIT, enqueue, markdown_payload, text_payload
+from bot.outbox import ALERT_PREFIX, APP_MARKDOWN_LIMIT, enqueue, markdown_payload, text_payload
 from bot.storage import insert_once
 
 CLUE_NUMBER = re.compile(r"J\d{4}-\d{3,}", re.I)
@@ -59,7 +59,12 @@ class Outgoing:
         if msg.channel == "aibot" and msg.response_url:
             audience = Audience("group", msg.village.name) if msg.in_group and msg.village else \
                 Audience("person", msg.sender, private=not msg.in_group)
-            self._put(audience, "response", msg.response_url, markdown_payload(text), text)
+            # A response_url takes one post; if that post's fate is unknown, the answer goes where the message
+            # came from instead: the village's group, or the member privately (never a private chat's answer
+            # into a group).
+            fallback = (("robot", msg.village.webhook_key) if msg.in_group and msg.village is not None
+                        else ("app", msg.sender))
+            self._put(audience, "response", msg.response_url, markdown_payload(text), text, fallback=fallback)
         elif msg.in_group and msg.village is not None:
             self.group(msg.village, text)
         else:
@@ -81,22 +86,28 @@ class Outgoing:
             self._put(Audience("person", userid), "app", userid, {"touser": userid, **body}, text)
 
     def alert_admins(self, key: str, text: str) -> bool:
-        """Tell the admins once per key (include the day in the key for a daily reminder)."""
+        """Tell the admins once per key (include the day in the key for a daily reminder), by every channel
+        configured: each admin's app message and the IT officers' group robot. Every row's dedupe key starts
+        with ALERT_PREFIX, so that an alert that cannot be delivered is logged, not alerted about again."""
         new = insert_once(self.db, "alerts", {"key": key, "text": text, "created_at": self.now.isoformat()})
         if new:
+            content = f"【小微告警】{text}"
             for userid in self.config.admins:
-                self._put(Audience("admins", userid), "app", userid,
-                          {"touser": userid, "msgtype": "text", "text": {"content": f"【小微告警】{text}"}},
-                          text, dedupe=f"alert:{key}:{userid}")
+                self._put(Audience("admins", userid), "app", userid, {"touser": userid, **text_payload(content)},
+                          text, dedupe=f"{ALERT_PREFIX}{key}:{userid}")
+            if self.config.admin_webhook_key:
+                self._put(Audience("admins", "robot"), "robot", self.config.admin_webhook_key,
+                          text_payload(content), text, dedupe=f"{ALERT_PREFIX}{key}:robot")
         return new
 
     # --- the choke point --------------------------------------------------------------------------------
     def _put(self, audience: Audience, kind: str, target: str, payload: dict, text: str,
-             dedupe: str | None = None) -> None:
+             dedupe: str | None = None, **extra) -> None:
         for clue in self._mentioned(text):
             if not self._may_see(audience, clue):
                 raise ConfidentialityBreach(f"a clue would reach a {audience.kind} audience; refused")
-        enqueue(self.db, kind=kind, target=target, payload=payload, now=self.now, dedupe=dedupe or self._dedupe())
+        enqueue(self.db, kind=kind, target=target, payload=payload, now=self.now, dedupe=dedupe or self._dedupe(),
+                **extra)
 
     def _may_see(self, audience: Audience, clue: _Clue) -> bool:
         if audience.kind == "inspectors":

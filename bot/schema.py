@@ -191,6 +191,20 @@ def m0004(db: Database) -> None:
         )""")
 
 
+@MIGRATIONS(name="0006_outbox_parking")
+def m0006(db: Database) -> None:
+    # A row WeCom refuses for good, or that failed for days, is 'parked': kept, listed and resent by hand
+    # (`xiaowei outbox retry`), never dropped. Rows given up before this migration stay 'dead' and read the same.
+    # first_failed_at starts the retry window of the current run of failures; a retry by hand clears it.
+    # A reply to a single-use response_url is 'sending' while its call is in flight: one found so at start-up
+    # may have been accepted, so it is never posted there again but goes to its fallback (the village group,
+    # or the member privately) and the response row becomes 'rerouted'.
+    for column in ("first_error", "first_failed_at", "parked_at", "fallback_kind", "fallback_target"):
+        db.execute(f"ALTER TABLE outbox ADD COLUMN {column} TEXT")
+    # The sender's "when is the next row due" and "what is in flight" look-ups, without scanning sent rows.
+    db.execute("CREATE INDEX outbox_due ON outbox (status, not_before)")
+
+
 @MIGRATIONS(name="0007_clue_numbers")
 def m0007(db: Database) -> None:
     # Clues get their own numbers per town and year (J2026-007); requests keep one county-wide sequence. The

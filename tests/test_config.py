@@ -174,3 +174,11 @@ def test_check_config_prints_the_warnings_and_still_succeeds(tmp_path, capsys):
 
     assert main(["check-config", "--config", str(write(tmp_path, EXAMPLE.replace("[rules]", "[rule]")))]) == 2
     assert "rule: 未知的配置节；您是不是要写 rules？" in capsys.readouterr().err
+
+
+def test_the_it_officers_robot_is_optional_and_may_come_from_the_environment(tmp_path):
+    path = write(tmp_path, EXAMPLE)
+    assert load_config(path, env={}).admin_webhook_key == ""
+    assert load_config(path, env={"XIAOWEI_ADMIN_WEBHOOK_KEY": "it-robot"}).admin_webhook_key == "it-robot"
+    text = EXAMPLE.replace('[admin]\n', '[admin]\nwebhook_key = "env:IT_ROBOT"\n', 1).replace('webhook_key = ""\n', '', 1)
+    assert load_config(write(tmp_path, text), env={"IT_ROBOT": "k"}).admin_webhook_key == "k"

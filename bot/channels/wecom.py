@@ -11,13 +11,31 @@ from bot.clock import Clock
 from bot.config import WeCom
 
 TOKEN_EXPIRED = (40014, 42001)
+INVALID_CREDENTIAL = 40001     # a bad token or secret; also what a spent or expired response_url answers
 RATE_LIMITED = 45009
+# Answers that no retry can change: the same request would be refused again until someone fixes the
+# configuration or the message. Anything else (network, timeouts, HTTP 5xx, -1 system busy, codes not
+# listed here) is worth retrying.
+PERMANENT = {
+    93000: "群机器人的 webhook 地址无效（机器人被移除或 key 填错）",
+    40008: "消息类型无效",
+    44004: "消息内容为空",
+    40058: "消息参数无效（例如超长）",
+    81013: "接收人全部无效（不在企业或不在应用可见范围）",
+    40056: "应用 AgentId 无效",
+    40013: "企业 ID（corp_id）无效",
+    INVALID_CREDENTIAL: "凭证无效（应用 secret 有误，或回复地址已用过、已过期）",
+}
 
 
 class WeComError(Exception):
     def __init__(self, errcode: int, errmsg: str = ""):
         self.errcode, self.errmsg = errcode, errmsg
         super().__init__(f"errcode {errcode}: {errmsg}")
+
+    @property
+    def permanent(self) -> bool:
+        return self.errcode in PERMANENT
 
 
 class WeComClient:
@@ -60,6 +78,8 @@ class WeComClient:
                                  params={"access_token": token}, json=payload)
                 return
             except WeComError as exc:
-                if exc.errcode not in TOKEN_EXPIRED or attempt == 2:
+                # 40001 on message/send is a token WeCom no longer knows: fetch a new one once; a second 40001
+                # (or one from gettoken itself) means the secret is wrong, which no retry fixes.
+                if exc.errcode not in (*TOKEN_EXPIRED, INVALID_CREDENTIAL) or attempt == 2:
                     raise
                 self._token = None

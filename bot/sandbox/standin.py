@@ -64,8 +64,14 @@ class RequestRecord:
     endpoint: str        # one of ENDPOINTS
     path: str
     target: str          # webhook key, touser, corpid or response_code
-    errcode: int | None  # None: the connection was dropped without an answer
+    errcode: int | None  # None: the connection was dropped, or an HTTP error came without a WeCom answer
     at: datetime
+    http_status: int = 200
+
+
+@dataclass(frozen=True)
+class _HttpError:
+    status: int
 
 
 class _Reject(Exception):
@@ -100,7 +106,7 @@ class WeComStandIn:
         self.app_messages: list[dict] = []
         self.response_posts: dict[str, dict] = {}
         self.requests: list[RequestRecord] = []
-        self._faults: dict[str, deque[int | None]] = {e: deque() for e in ENDPOINTS}
+        self._faults: dict[str, deque[int | None | _HttpError]] = {e: deque() for e in ENDPOINTS}
         self._windows: dict[str, deque[datetime]] = defaultdict(deque)
         self._tokens: dict[str, datetime] = {}  # token -> expiry
         self._response_codes: dict[str, datetime] = {}  # unused code -> issued at
@@ -145,11 +151,20 @@ class WeComStandIn:
         themselves, so a gettoken drop is only visible to them with times=2."""
         self._fault_queue(endpoint).extend([None] * times)
 
+    def http_error_next(self, endpoint: str, status: int = 502, times: int = 1) -> None:
+        """Answer with an HTTP error and no WeCom body, as an overloaded front end or a proxy does."""
+        self._fault_queue(endpoint).extend([_HttpError(status)] * times)
+
+    def clear_faults(self, endpoint: str | None = None) -> None:
+        """The outage is over: drop the faults still queued (for one endpoint, or all)."""
+        for name in (endpoint,) if endpoint else ENDPOINTS:
+            self._fault_queue(name).clear()
+
     def expire_tokens(self) -> None:
         now = self.clock.now()
         self._tokens = {token: now for token in self._tokens}
 
-    def _fault_queue(self, endpoint: str) -> deque[int | None]:
+    def _fault_queue(self, endpoint: str) -> deque[int | None | _HttpError]:
         if endpoint not in self._faults:
             raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {ENDPOINTS}")
         return self._faults[endpoint]
@@ -165,6 +180,9 @@ class WeComStandIn:
         queue = self._faults[endpoint]
         if queue:
             fault = queue.popleft()
+            if isinstance(fault, _HttpError):
+                self.requests.append(RequestRecord(endpoint, request.path, target, None, now, fault.status))
+                return web.Response(status=fault.status, text="standin injected HTTP error")
             self.requests.append(RequestRecord(endpoint, request.path, target, fault, now))
             if fault is None:
                 assert request.transport is not None
