@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import fcntl
 import logging
+import secrets
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Sequence, TypeVar
@@ -15,7 +16,7 @@ from typing import Callable, Sequence, TypeVar
 import aiohttp
 from sqlite_utils import Database
 
-from bot import data, inbox
+from bot import data, inbox, ledger
 from bot.channels.wecom import WeComClient
 from bot.classifier import load as load_classifier
 from bot.clock import Clock, SystemClock
@@ -51,7 +52,10 @@ class Bot:
                  clock: Clock | None = None, schedule: bool = True, dry_run: bool = False):
         self.config = config
         self.clock = clock or SystemClock()
-        self.store = Store(config.storage_path)
+        # Every fact is sealed with the audit key. A dry run records nothing, so it makes no key file either: a
+        # throwaway key seals what it rolls back.
+        key = ledger.signing_key(config, create=not dry_run) or secrets.token_bytes(32)
+        self.store = Store(config.storage_path, audit_key=key)
         self.calendar = WorkCalendar((Path(str(data("holidays"))), *config.rules.holiday_dirs), clock=self.clock,
                                      on_fallback=self._calendar_fallback)
         self.app_crypto = CallbackCrypto(config.wecom.token, config.wecom.encoding_aes_key, config.wecom.corp_id) \
@@ -60,7 +64,7 @@ class Bot:
             if config.aibot.encoding_aes_key else None
         self.roles = Roles(config)
         self.base = Context(config=config, roles=self.roles, calendar=self.calendar, clock=self.clock,
-                            commit=self.commit, read=self.store.read)
+                            commit=self.commit, read=self.store.read, rehearsal=dry_run)
         self.dispatcher = Dispatcher(handlers, load=self.load_message, context=self.message_context,
                                      done=self._handled, failed=self._handler_failed)
         self.jobs = JobRunner(jobs, self.base, self._job_failed)
@@ -133,7 +137,7 @@ class Bot:
     # --- what handlers and jobs use ---------------------------------------------------------------------
     def message_context(self, msg: Message) -> MessageContext:
         return MessageContext(config=self.config, roles=self.roles, calendar=self.calendar, clock=self.clock,
-                              commit=self.commit, read=self.store.read, message=msg,
+                              commit=self.commit, read=self.store.read, rehearsal=self.base.rehearsal, message=msg,
                               classify=lambda text: load_classifier().classify(text))
 
     async def commit(self, fn: Callable[[Database, Outgoing], T], key: str | None = None) -> T:

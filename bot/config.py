@@ -116,6 +116,12 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class Audit:
+    key: str = ""                                   # empty: the key file beside the configuration (bot/ledger.py)
+    anchor_file: Path = Path("var/xiaowei.anchors")   # relative to the configuration file
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     server: Server
@@ -127,6 +133,7 @@ class Config:
     schedule: Schedule
     admins: tuple[str, ...]
     towns: tuple[Town, ...]
+    audit: Audit = Audit()
 
     def villages(self) -> Iterator[Village]:
         for town in self.towns:
@@ -273,6 +280,12 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
         name: r.value(sc, name, "schedule", type(default), default)
         for name, default in vars(Schedule()).items()
     })
+    au = r.table(raw, "audit")
+    audit_key = r.value(au, "key", "audit", str, "")
+    if audit_key and len(audit_key) < 16:
+        raise r.fail("audit.key", "太短，至少 16 个字符；可用 python3 -c \"import secrets; print(secrets.token_hex(32))\" 生成")
+    anchor_file = Path(r.value(au, "anchor_file", "audit", str, str(Audit.anchor_file)))
+    audit = Audit(key=audit_key, anchor_file=anchor_file if anchor_file.is_absolute() else path.parent / anchor_file)
     ad = r.table(raw, "admin")
     admins = tuple(r.value(ad, "userids", "admin", list, []))
 
@@ -291,7 +304,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
             by_chat[village.chat_id] = village
             names.add(village.name)
     return Config(path=path, server=server, storage_path=storage_path, wecom=wecom, aibot=aibot, bridge=bridge,
-                  rules=rules, schedule=schedule, admins=admins, towns=towns)
+                  rules=rules, schedule=schedule, admins=admins, towns=towns, audit=audit)
 
 
 def _town(r: _Reader, data: Any, where: str) -> Town:

@@ -13,6 +13,7 @@ from typing import Awaitable, Callable
 import aiohttp
 from sqlite_utils import Database
 
+from bot import ledger
 from bot.clock import Clock
 from bot.storage import Store
 from bot.channels.wecom import RATE_LIMITED, WeComClient, WeComError
@@ -166,7 +167,10 @@ def _defer(db: Database, row_id: int, until: datetime, error: str | None, count:
 
 
 def _mark_sent(db: Database, row_id: int, at: str) -> None:
-    db.execute("UPDATE outbox SET status = 'sent', sent_at = ? WHERE id = ?", [at, row_id])
+    # Once sent, a row is a fact: sealed in the same transaction, and only the first time.
+    if db.execute("UPDATE outbox SET status = 'sent', sent_at = ? WHERE id = ? AND status != 'sent'",
+                  [at, row_id]).rowcount:
+        ledger.add(db, "outbox", row_id)
 
 
 def _mark_dead(db: Database, row_id: int, error: str) -> None:

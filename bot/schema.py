@@ -189,3 +189,22 @@ def m0004(db: Database) -> None:
             at TEXT NOT NULL,
             UNIQUE (case_id, rung, day)
         )""")
+
+
+@MIGRATIONS(name="0005_audit_chain")
+def m0005(db: Database) -> None:
+    # One entry per recorded fact (bot/ledger.py FACTS), written in the fact's own transaction: `digest` is the
+    # fact's columns as SQLite renders them, `hash` an HMAC-SHA256 over (prev_hash, tbl, row_id, digest) whose
+    # key is never stored here, so a rewrite of this database alone cannot re-seal the chain.
+    db.execute("""
+        CREATE TABLE ledger (
+            id INTEGER PRIMARY KEY,
+            tbl TEXT NOT NULL,
+            row_id INTEGER NOT NULL,
+            digest TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        )""")
+    for op in ("UPDATE", "DELETE"):
+        db.execute(f"""CREATE TRIGGER ledger_no_{op.lower()} BEFORE {op} ON ledger
+                       BEGIN SELECT RAISE(ABORT, 'ledger is append-only'); END""")
