@@ -79,6 +79,27 @@ def add(db: Database, table: str, row_id: int) -> None:
         raise
 
 
+def adopt(db: Database) -> int:
+    """Seal, once, the facts written before the ledger existed (up to migration 0005's baseline, as they stand
+    now); returns how many. A ledger that already has entries is never adopted again."""
+    if db.execute("SELECT 1 FROM ledger LIMIT 1").fetchone():
+        return 0
+    count = 0
+    for table, last_id in db.execute("SELECT tbl, last_id FROM ledger_baseline WHERE last_id > 0").fetchall():
+        where = f" AND {RECORDED[table]}" if table in RECORDED else ""
+        for (row_id,) in db.execute(f"SELECT id FROM {table} WHERE id <= ?{where} ORDER BY id", [last_id]).fetchall():
+            add(db, table, row_id)
+            count += 1
+    if count:
+        log.info("sealed %s records written before the audit chain existed", count)
+    return count
+
+
+def predates(db: Database) -> bool:
+    """Whether this database held records before the ledger existed (sealed on adoption, not when written)."""
+    return db.execute("SELECT 1 FROM ledger_baseline WHERE last_id > 0 LIMIT 1").fetchone() is not None
+
+
 def head(db: Database) -> tuple[int, str]:
     """(entry number, hash) of the newest entry; (0, GENESIS) for an empty ledger."""
     row = db.execute("SELECT id, hash FROM ledger ORDER BY id DESC LIMIT 1").fetchone()

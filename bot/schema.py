@@ -208,3 +208,9 @@ def m0005(db: Database) -> None:
     for op in ("UPDATE", "DELETE"):
         db.execute(f"""CREATE TRIGGER ledger_no_{op.lower()} BEFORE {op} ON ledger
                        BEGIN SELECT RAISE(ABORT, 'ledger is append-only'); END""")
+    # How far each table went before the ledger existed: the first start with the key seals those rows once, as
+    # they stand (the migration itself has no key). Rows past these ids were never adopted and must be sealed.
+    db.execute("CREATE TABLE ledger_baseline (tbl TEXT PRIMARY KEY, last_id INTEGER NOT NULL)")
+    for table in ("messages", "cases", "events", "outbox", "nags", "corrections", "job_runs"):
+        where = " WHERE status = 'sent'" if table == "outbox" else ""
+        db.execute(f"INSERT INTO ledger_baseline SELECT '{table}', COALESCE(MAX(id), 0) FROM {table}{where}")

@@ -32,6 +32,9 @@ def connect(path: Path | str, *, migrate: bool = True, audit_key: bytes | None =
         MIGRATIONS.apply(db)
     if audit_key is not None:
         ledger.use_key(db, audit_key)
+        if migrate:
+            with db.atomic():
+                ledger.adopt(db)
     return db
 
 

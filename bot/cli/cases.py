@@ -92,6 +92,8 @@ def audit(args: argparse.Namespace) -> int:
         for p in problems:
             print(f"  - {p}")
     print(tail)
+    if ledger.predates(database):
+        print("注意：启用审计链以前写入的记录，是在启用时按当时的内容封存的；那以前的改动只能靠事件哈希链发现。")
     return 1 if problems else 0
 
 
