@@ -444,3 +444,12 @@ def test_records_from_before_the_ledger_are_sealed_once_at_the_first_keyed_start
     assert one(raw, "SELECT COUNT(*) FROM ledger") == 3
     tampered(tmp_path, sql("UPDATE messages SET text = '没什么事'"))
     assert check(path) == ["收到的消息 #1：内容与审计链记录的不符（被改动）"]
+
+
+def test_check_config_says_where_the_audit_key_comes_from(tmp_path, capsys):
+    path = example_config(tmp_path)
+    assert main(["check-config", "--config", str(path)]) == 0
+    assert f"审计密钥：未配置，首次启动时生成 {tmp_path / ledger.KEY_FILE}" in capsys.readouterr().out
+    ledger.signing_key(load_config(path), create=True)
+    assert main(["check-config", "--config", str(path)]) == 0
+    assert f"审计密钥：使用密钥文件 {tmp_path / ledger.KEY_FILE}" in capsys.readouterr().out
