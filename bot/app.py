@@ -53,9 +53,9 @@ class Bot:
         self.config = config
         self.clock = clock or SystemClock()
         # Every fact is sealed with the audit key. A dry run records nothing, so it makes no key file either: a
-        # throwaway key seals what it rolls back.
-        key = ledger.signing_key(config, create=not dry_run) or secrets.token_bytes(32)
-        self.store = Store(config.storage_path, audit_key=key)
+        # throwaway key seals what it rolls back, and it adopts no old records (that would commit).
+        key = ledger.signing_key(config, create=not dry_run)
+        self.store = Store(config.storage_path, audit_key=key or secrets.token_bytes(32), adopt=not dry_run)
         self.calendar = WorkCalendar((Path(str(data("holidays"))), *config.rules.holiday_dirs), clock=self.clock,
                                      on_fallback=self._calendar_fallback)
         self.app_crypto = CallbackCrypto(config.wecom.token, config.wecom.encoding_aes_key, config.wecom.corp_id) \

@@ -16,9 +16,11 @@ from bot.schema import MIGRATIONS
 T = TypeVar("T")
 
 
-def connect(path: Path | str, *, migrate: bool = True, audit_key: bytes | None = None) -> Database:
+def connect(path: Path | str, *, migrate: bool = True, audit_key: bytes | None = None,
+            adopt: bool = True) -> Database:
     """A configured connection; migrations are applied when asked (the writer and the CLI do). Only a connection
-    given the audit key can write facts (bot/ledger.py)."""
+    given the audit key can write facts (bot/ledger.py); with `adopt`, it first seals, once, the records of a
+    database from before the ledger."""
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     db = Database(path)
@@ -32,7 +34,7 @@ def connect(path: Path | str, *, migrate: bool = True, audit_key: bytes | None =
         MIGRATIONS.apply(db)
     if audit_key is not None:
         ledger.use_key(db, audit_key)
-        if migrate:
+        if migrate and adopt:
             with db.atomic():
                 ledger.adopt(db)
     return db
@@ -53,8 +55,8 @@ def insert_once(db: Database, table: str, row: dict, *, sealed: bool = False) ->
 class Store:
     """Async face of the database. `write(fn)` runs fn(db) in a transaction on the single writer thread."""
 
-    def __init__(self, path: Path | str, *, audit_key: bytes | None = None):
-        self.path, self._audit_key = path, audit_key
+    def __init__(self, path: Path | str, *, audit_key: bytes | None = None, adopt: bool = True):
+        self.path, self._audit_key, self._adopt = path, audit_key, adopt
         self._memory = str(path) == ":memory:"
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
         self._readers = self._writer if self._memory else ThreadPoolExecutor(2, thread_name_prefix="sqlite-reader")
@@ -64,7 +66,7 @@ class Store:
         self._writer.submit(self._open_writer).result()
 
     def _open_writer(self) -> None:
-        self._write_db = connect(self.path, audit_key=self._audit_key)
+        self._write_db = connect(self.path, audit_key=self._audit_key, adopt=self._adopt)
 
     def _reader_db(self) -> Database:
         if self._memory:

@@ -284,7 +284,8 @@ def anchored(raw: sqlite3.Connection) -> int:
 TRUNCATIONS = {
     "the newest anchored fact": truncate_ledger(lambda raw: anchored(raw) - 1),
     "everything since the clue was opened": truncate_ledger(lambda raw: one(
-        raw, "SELECT id - 1 FROM ledger WHERE tbl = 'cases' AND row_id = (SELECT id FROM cases WHERE number = 'J103')")),
+        raw, "SELECT id - 1 FROM ledger WHERE tbl = 'cases' AND row_id = "
+             "(SELECT id FROM cases WHERE number = 'J103')")),
     "the newest event, its message and everything after": truncate_ledger(lambda raw: one(
         raw, "SELECT id - 1 FROM ledger WHERE tbl = 'messages' AND row_id = "
              "(SELECT id FROM messages WHERE text LIKE '%已联系电工%')")),
@@ -417,7 +418,7 @@ def test_a_sandbox_config_never_writes_beside_the_installed_package(config, tmp_
 
 def test_records_from_before_the_ledger_are_sealed_once_at_the_first_keyed_start(tmp_path, capsys):
     from bot.schema import MIGRATIONS
-    path = tmp_path / "xiaowei.db"
+    path = tmp_path / "var/xiaowei.db"                              # where the example configuration keeps it
     old = connect(path, migrate=False)
     MIGRATIONS.apply(old, stop_before="0005_audit_chain")          # a database from before the upgrade
     at = "2026-11-30T10:00:00+08:00"
@@ -437,12 +438,15 @@ def test_records_from_before_the_ledger_are_sealed_once_at_the_first_keyed_start
                     "VALUES (1, 'help', 'open', 'village', ?, ?)", [at, at])
     old.close()
     assert check(path) != []                                        # not sealed yet (and verify seals nothing)
+    assert main(["run-job", "duty_notice", "--dry-run", "--at", "2026-12-01T08:00+08:00",
+                 "--config", str(example_config(tmp_path))]) == 0
+    assert one(sqlite3.connect(path), "SELECT COUNT(*) FROM ledger") == 0   # a rehearsal adopts nothing
     connect(path, audit_key=KEY).close()                            # the first start with the key
     assert check(path) == []
     connect(path, audit_key=KEY).close()                            # later starts adopt nothing again
     raw = sqlite3.connect(path)
     assert one(raw, "SELECT COUNT(*) FROM ledger") == 3
-    tampered(tmp_path, sql("UPDATE messages SET text = '没什么事'"))
+    tampered(path.parent, sql("UPDATE messages SET text = '没什么事'"))
     assert check(path) == ["收到的消息 #1：内容与审计链记录的不符（被改动）"]
 
 
