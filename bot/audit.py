@@ -121,11 +121,12 @@ def _coverage(db: Database, entries: dict[tuple[str, int], list[str]], numbers: 
 def _anchors(db: Database, anchors: list[dict], problems: list[str]) -> None:
     count = ledger.head(db)[0]
     for anchor in anchors:
-        row = db.execute("SELECT hash FROM ledger WHERE id = ?", [anchor["count"]]).fetchone()
         if anchor["count"] == 0:
-            continue
+            continue            # anchored before anything was recorded
+        row = db.execute("SELECT hash FROM ledger WHERE id = ?", [anchor["count"]]).fetchone()
         if row is None:
             problems.append(f"{anchor['day']} 的锚点：审计链当时已有 {anchor['count']} 条，现在只剩 {count} 条"
                             "（尾部被删除）")
         elif row[0] != anchor["head"]:
-            problems.append(f"{anchor['day']} 的锚点：第 {anchor['count']} 条与当天记下的链尾不符（链被截断后重写或重算）")
+            problems.append(f"{anchor['day']} 的锚点：第 {anchor['count']} 条与当天记下的链尾不符"
+                            "（链被截断后重写或重算）")
