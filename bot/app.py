@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import fcntl
 import logging
+import secrets
 from datetime import datetime
 from pathlib import Path
 from typing import Awaitable, Callable, Sequence, TypeVar
@@ -15,7 +16,7 @@ from typing import Awaitable, Callable, Sequence, TypeVar
 import aiohttp
 from sqlite_utils import Database
 
-from bot import data, inbox
+from bot import data, inbox, ledger
 from bot.channels.wecom import WeComClient
 from bot.classifier import Verdict, load as load_classifier
 from bot.clock import Clock, SystemClock
@@ -52,7 +53,10 @@ class Bot:
                  clock: Clock | None = None, schedule: bool = True, dry_run: bool = False):
         self.config = config
         self.clock = clock or SystemClock()
-        self.store = Store(config.storage_path)
+        # Every fact is sealed with the audit key. A dry run records nothing, so it makes no key file either: a
+        # throwaway key seals what it rolls back, and it adopts no old records (that would commit).
+        key = ledger.signing_key(config, create=not dry_run)
+        self.store = Store(config.storage_path, audit_key=key or secrets.token_bytes(32), adopt=not dry_run)
         self.calendar = WorkCalendar((Path(str(data("holidays"))), *config.rules.holiday_dirs), clock=self.clock,
                                      on_fallback=self._calendar_fallback)
         self.app_crypto = CallbackCrypto(config.wecom.token, config.wecom.encoding_aes_key, config.wecom.corp_id) \
@@ -61,7 +65,7 @@ class Bot:
             if config.aibot.encoding_aes_key else None
         self.roles = Roles(config)
         self.base = Context(config=config, roles=self.roles, calendar=self.calendar, clock=self.clock,
-                            commit=self.commit, read=self.store.read)
+                            commit=self.commit, read=self.store.read, rehearsal=dry_run)
         self.dispatcher = Dispatcher(handlers, load=self.load_message, context=self.message_context,
                                      done=self._handled, failed=self._handler_failed)
         self.jobs = JobRunner(jobs, self.base, self._job_failed)
@@ -144,8 +148,8 @@ class Bot:
                 return result
             return self.commit(tx, key)
         return MessageContext(config=self.config, roles=self.roles, calendar=self.calendar, clock=self.clock,
-                              commit=commit, read=self.store.read, message=msg, classify=self.reading,
-                              handler=handler)
+                              commit=commit, read=self.store.read, rehearsal=self.base.rehearsal, message=msg,
+                              classify=self.reading, handler=handler)
 
     def reading(self, msg: Message) -> Verdict:
         """The classifier's reading of a message, computed once however many handlers ask."""

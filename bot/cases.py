@@ -10,6 +10,8 @@ from typing import Any, Iterable
 
 from sqlite_utils import Database
 
+from bot import ledger
+
 REQUEST_KINDS = ("consult", "help", "suggestion", "disclosure")
 KIND_NAMES = {"consult": "咨询", "help": "求助", "suggestion": "建议", "disclosure": "信息公开问题",
               "report": "举报", "followup": "催办", "chatter": "闲聊"}
@@ -91,8 +93,10 @@ def append(db: Database, case_id: int, *, actor: str, action: str, now: datetime
     head = db.execute("SELECT hash FROM events ORDER BY id DESC LIMIT 1").fetchone()
     prev = head[0] if head else GENESIS
     at = now.isoformat()
-    db.execute("INSERT INTO events (case_id, at, actor, action, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
-               [case_id, at, actor, action, detail, prev, chain_hash(prev, case_id, at, actor, action, detail)])
+    cursor = db.execute(
+        "INSERT INTO events (case_id, at, actor, action, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [case_id, at, actor, action, detail, prev, chain_hash(prev, case_id, at, actor, action, detail)])
+    ledger.add(db, "events", cursor.lastrowid)
     if action == "opened":
         db.execute("INSERT INTO case_state (case_id, kind, status, level, due_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
                    [case_id, state["kind"], state["status"], state["level"], state["due_at"], at])
@@ -116,6 +120,7 @@ def open_case(db: Database, *, message_id: int | None, town: str, village: str, 
                "received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                [next_id, number, message_id, town, village, kind, confidence, text, requester, chat_id,
                 received_at.isoformat()])
+    ledger.add(db, "cases", next_id)
     append(db, next_id, actor=actor, action="opened", now=now,
            state={"kind": kind, "status": status, "level": "village" if kind != "report" else "town",
                   "due_at": due_at},

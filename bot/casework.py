@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 from sqlite_utils import Database
 
-from bot import cases, duty, inbox, wording
+from bot import cases, duty, inbox, ledger, wording
 from bot.cases import KIND_NAMES, LEVEL_NAMES, LEVELS, REQUEST_KINDS, STATUS_NAMES, Case
 from bot.config import Person, Town, Village
 from bot.context import Context
@@ -225,8 +225,9 @@ def relabel(db, out, ctx: Context, msg: Message, note: str, case: Case, village:
     if kind is None:
         return f"用法：{USAGE['改类']}"
     # A correction is kept for training: `xiaowei corrections export`, then `xiaowei train`.
-    db["corrections"].insert({"case_id": case.id, "text": case.text, "old_label": case.kind, "label": kind,
-                              "actor": msg.sender, "at": ctx.now.isoformat()})
+    row = db["corrections"].insert({"case_id": case.id, "text": case.text, "old_label": case.kind, "label": kind,
+                                    "actor": msg.sender, "at": ctx.now.isoformat()})
+    ledger.add(db, "corrections", row.last_rowid)
     state: dict = {"kind": kind}
     if kind == "chatter":
         state["status"] = "dismissed"

@@ -122,6 +122,12 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class Audit:
+    key: str = ""                                   # empty: the key file beside the configuration (bot/ledger.py)
+    anchor_file: Path = Path("var/xiaowei.anchors")   # relative to the configuration file
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     server: Server
@@ -137,6 +143,7 @@ class Config:
     # Robot of the IT officers' own group: every admin alert goes there too, so that an outage of the app
     # channel (or a wrong admin userid) does not swallow it.
     admin_webhook_key: str = ""
+    audit: Audit = Audit()
 
     def villages(self) -> Iterator[Village]:
         for town in self.towns:
@@ -170,6 +177,7 @@ def _keys(cls: type, *without: str) -> frozenset[str]:
 _SECTION_KEYS = {
     "server": _keys(Server), "storage": frozenset({"path"}), "wecom": _keys(WeCom), "aibot": _keys(AIBot),
     "bridge": _keys(Bridge), "admin": frozenset({"userids", "webhook_key"}), "rules": _keys(Rules), "schedule": _keys(Schedule),
+    "audit": _keys(Audit),
 }
 _TOP_KEYS = frozenset(_SECTION_KEYS) | {"towns"}
 _TOWN_KEYS, _VILLAGE_KEYS = _keys(Town), _keys(Village, "town")
@@ -358,6 +366,12 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
         name: get(name, type(default), default, minimum=1 if isinstance(default, int) else None)
         for name, default in vars(Schedule()).items()
     })
+    get = r.section(raw, "audit")
+    audit_key = get("key", str, "", secret=True)
+    if audit_key and len(audit_key) < 16:
+        raise r.fail("audit.key", "太短，至少 16 个字符；可用 python3 -c \"import secrets; print(secrets.token_hex(32))\" 生成")
+    anchor_file = Path(get("anchor_file", str, str(Audit.anchor_file)))
+    audit = Audit(key=audit_key, anchor_file=anchor_file if anchor_file.is_absolute() else path.parent / anchor_file)
     get = r.section(raw, "admin")
     admins = tuple(r.convert(u, str, f"admin.userids[{i}]") for i, u in enumerate(get("userids", list, [])))
     admin_webhook_key = get("webhook_key", str, "", secret=True)
@@ -368,7 +382,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     _check_across(r, towns)
     return Config(path=path, server=server, storage_path=storage_path, wecom=wecom, aibot=aibot, bridge=bridge,
                   rules=rules, schedule=schedule, admins=admins, towns=towns, warnings=tuple(r.warnings),
-                  admin_webhook_key=admin_webhook_key)
+                  admin_webhook_key=admin_webhook_key, audit=audit)
 
 
 def _refuse_unknown_sections(r: _Reader, raw: Mapping[str, Any]) -> None:

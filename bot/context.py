@@ -39,6 +39,7 @@ class Context:
     clock: Clock
     commit: Commit
     read: Read
+    rehearsal: bool = False     # a dry run: every transaction is rolled back, so work writes nothing elsewhere
 
     @property
     def now(self) -> datetime:

@@ -47,7 +47,7 @@ def record(db: Database, msg: Message) -> tuple[int, bool]:
         "village": msg.village.name if msg.village else None, "sender": msg.sender, "sender_name": msg.sender_name,
         "text": msg.text, "mentions_bot": int(msg.mentions_bot), "response_url": msg.response_url,
         "received_at": msg.received_at.isoformat(),
-        "status": "unrouted" if msg.in_group and msg.village is None else "new"})
+        "status": "unrouted" if msg.in_group and msg.village is None else "new"}, sealed=True)
     row = next(db["messages"].rows_where("channel = ? AND msgid = ?", [msg.channel, msg.msgid], select="id"))
     return row["id"], new
 

@@ -71,7 +71,7 @@ class JobRunner:
 
         def tx(db: Database, out: Outgoing) -> bool:
             if not insert_once(db, "job_runs", {"job": job.name, "target": target, "day": day,
-                                                "ran_at": self.base.now.isoformat()}):
+                                                "ran_at": self.base.now.isoformat()}, sealed=True):
                 return False
             fn(db, out)
             return True

@@ -14,6 +14,7 @@ from typing import Callable
 import aiohttp
 from sqlite_utils import Database
 
+from bot import ledger
 from bot.clock import Clock
 from bot.storage import Store
 from bot.channels.wecom import RATE_LIMITED, WeComClient, WeComError
@@ -287,7 +288,10 @@ def _mark(db: Database, row_id: int, status: str) -> None:
 
 
 def _mark_sent(db: Database, row_id: int, at: str) -> None:
-    db.execute("UPDATE outbox SET status = 'sent', sent_at = ? WHERE id = ?", [at, row_id])
+    # Once sent, a row is a fact: sealed in the same transaction, and only the first time.
+    if db.execute("UPDATE outbox SET status = 'sent', sent_at = ? WHERE id = ? AND status != 'sent'",
+                  [at, row_id]).rowcount:
+        ledger.add(db, "outbox", row_id)
 
 
 def _mark_parked(db: Database, row_id: int, now: datetime, error: str) -> None:

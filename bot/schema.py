@@ -191,6 +191,31 @@ def m0004(db: Database) -> None:
         )""")
 
 
+@MIGRATIONS(name="0005_audit_chain")
+def m0005(db: Database) -> None:
+    # One entry per recorded fact (bot/ledger.py FACTS), written in the fact's own transaction: `digest` is the
+    # fact's columns as SQLite renders them, `hash` an HMAC-SHA256 over (prev_hash, tbl, row_id, digest) whose
+    # key is never stored here, so a rewrite of this database alone cannot re-seal the chain.
+    db.execute("""
+        CREATE TABLE ledger (
+            id INTEGER PRIMARY KEY,
+            tbl TEXT NOT NULL,
+            row_id INTEGER NOT NULL,
+            digest TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        )""")
+    for op in ("UPDATE", "DELETE"):
+        db.execute(f"""CREATE TRIGGER ledger_no_{op.lower()} BEFORE {op} ON ledger
+                       BEGIN SELECT RAISE(ABORT, 'ledger is append-only'); END""")
+    # How far each table went before the ledger existed: the first start with the key seals those rows once, as
+    # they stand (the migration itself has no key). Rows past these ids were never adopted and must be sealed.
+    db.execute("CREATE TABLE ledger_baseline (tbl TEXT PRIMARY KEY, last_id INTEGER NOT NULL)")
+    for table in ("messages", "cases", "events", "outbox", "nags", "corrections", "job_runs"):
+        where = " WHERE status = 'sent'" if table == "outbox" else ""
+        db.execute(f"INSERT INTO ledger_baseline SELECT '{table}', COALESCE(MAX(id), 0) FROM {table}{where}")
+
+
 @MIGRATIONS(name="0006_outbox_parking")
 def m0006(db: Database) -> None:
     # A row WeCom refuses for good, or that failed for days, is 'parked': kept, listed and resent by hand

@@ -12,13 +12,17 @@ from typing import Callable, TypeVar
 
 from sqlite_utils import Database
 
+from bot import ledger
 from bot.schema import MIGRATIONS
 
 T = TypeVar("T")
 
 
-def connect(path: Path | str, *, migrate: bool = True) -> Database:
-    """A configured connection; migrations are applied when asked (the writer and the CLI do)."""
+def connect(path: Path | str, *, migrate: bool = True, audit_key: bytes | None = None,
+            adopt: bool = True) -> Database:
+    """A configured connection; migrations are applied when asked (the writer and the CLI do). Only a connection
+    given the audit key can write facts (bot/ledger.py); with `adopt`, it first seals, once, the records of a
+    database from before the ledger."""
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     db = Database(path)
@@ -30,15 +34,24 @@ def connect(path: Path | str, *, migrate: bool = True) -> Database:
     db.execute("PRAGMA foreign_keys = ON")
     if migrate:
         MIGRATIONS.apply(db)
+    if audit_key is not None:
+        ledger.use_key(db, audit_key)
+        if migrate and adopt:
+            with db.atomic():
+                ledger.adopt(db)
     return db
 
 
-def insert_once(db: Database, table: str, row: dict) -> bool:
-    """Insert unless a UNIQUE constraint already holds this row; True when the row is new.
+def insert_once(db: Database, table: str, row: dict, *, sealed: bool = False) -> bool:
+    """Insert unless a UNIQUE constraint already holds this row; True when the row is new. `sealed`: the row is a
+    recorded fact, so a new one gets its ledger entry in the same transaction.
     (total_changes, not lastrowid: an ignored insert leaves lastrowid at the previous row.)"""
     before = db.conn.total_changes
     db[table].insert(row, ignore=True)
-    return db.conn.total_changes > before
+    new = db.conn.total_changes > before
+    if new and sealed:
+        ledger.add(db, table, db.execute("SELECT last_insert_rowid()").fetchone()[0])
+    return new
 
 
 @dataclass
@@ -58,8 +71,8 @@ class Store:
 
     MAX_BATCH = 64
 
-    def __init__(self, path: Path | str):
-        self.path = path
+    def __init__(self, path: Path | str, *, audit_key: bytes | None = None, adopt: bool = True):
+        self.path, self._audit_key, self._adopt = path, audit_key, adopt
         self._memory = str(path) == ":memory:"
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._serve, name="sqlite-writer", daemon=True)
@@ -72,7 +85,7 @@ class Store:
         self._call(self._open_writer).result()
 
     def _open_writer(self, _: None = None) -> None:
-        self._write_db = connect(self.path)
+        self._write_db = connect(self.path, audit_key=self._audit_key, adopt=self._adopt)
 
     def _reader_db(self) -> Database:
         if self._memory:

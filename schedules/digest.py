@@ -1,16 +1,18 @@
 """巡群日报: every morning each town's inspectors get one markdown message that reads at a glance on a phone —
 town totals, the villages that need a look first, new clues, silent groups and the day's topics. It fits WeCom's
 limit by construction (2048 bytes as an app message, 4096 from a group robot); villages that do not fit follow in
-detail messages. Clue text only goes privately."""
+detail messages. Clue text only goes privately. The private copy also carries the audit chain's head, which is
+appended to the anchor file as well: a record kept outside the database of how long the history was that morning."""
 from __future__ import annotations
 
+import asyncio
 import statistics
 from collections import Counter
 from datetime import date, timedelta
 
 from sqlite_utils import Database
 
-from bot import wording
+from bot import ledger, wording
 from bot.casework import inspectors
 from bot.config import Town
 from bot.outbound import Outgoing
@@ -24,17 +26,23 @@ MAX_CLUES, MAX_SILENT = 5, 15
 
 
 async def run(ctx: JobContext) -> None:
+    # One head for the day, read before any town's digest: every town's inspectors see the same anchor.
+    chain = await ctx.read(ledger.head)
+    sent = False
     for town in ctx.config.towns:
         # Counted on a reader (jieba and a week of cases), so the writer only holds the sends and the run mark.
         stats = await ctx.read(gather, town, ctx.at, ctx.calendar, ctx.roles, ctx.config.rules.unanswered_hours,
                                bool(ctx.config.bridge.secret))
-        await ctx.once(town.name, lambda db, out, t=town, s=stats: send(db, out, ctx, t, s))
+        sent |= await ctx.once(town.name, lambda db, out, t=town, s=stats: send(db, out, ctx, t, s, chain))
+    if sent and not ctx.rehearsal:   # a re-run that sent nothing adds no second line for the day
+        await asyncio.to_thread(ledger.append_anchor, ctx.config.audit.anchor_file, ctx.day, *chain)
 
 
-def send(db: Database, out: Outgoing, ctx: JobContext, town: Town, stats: TownStats) -> None:
+def send(db: Database, out: Outgoing, ctx: JobContext, town: Town, stats: TownStats,
+         chain: tuple[int, str] | None = None) -> None:
     hours = ctx.config.rules.unanswered_hours
     # The private copy is app markdown, which WeCom caps at 2048 bytes; the group robot allows 4096.
-    for text in compose(town, ctx.day, stats, hours, private=True, limit=APP_MARKDOWN_LIMIT):
+    for text in compose(town, ctx.day, stats, hours, private=True, limit=APP_MARKDOWN_LIMIT, chain=chain):
         out.members(inspectors(town), text, markdown=True)
     if town.inspector_webhook_key:
         for text in compose(town, ctx.day, stats, hours, private=False):
@@ -42,10 +50,11 @@ def send(db: Database, out: Outgoing, ctx: JobContext, town: Town, stats: TownSt
 
 
 def compose(town: Town, day: date, stats: TownStats, hours: int, *, private: bool,
-            limit: int = MARKDOWN_LIMIT) -> list[str]:
-    """The digest and, when some villages did not fit, the detail messages; each within `limit` bytes."""
+            limit: int = MARKDOWN_LIMIT, chain: tuple[int, str] | None = None) -> list[str]:
+    """The digest and, when some villages did not fit, the detail messages; each within `limit` bytes.
+    `chain`: the audit chain's (count, head), shown in the private copy only."""
     head = [f"**巡群日报·{town.name}** {wording.day(day)}", *_totals(stats.villages, hours)]
-    tail = _clues(stats, private) + _silent(stats) + _topics(stats)
+    tail = _clues(stats, private) + _silent(stats) + _topics(stats) + (_chain(chain) if private else [])
     ranked = sorted(stats.villages, key=lambda s: s.concern, reverse=True)
     more = f"另有 {len(ranked)} 个村（社区）见下条明细"   # reserved at its longest
     budget = limit - _size(head + ["**各村**"] + tail + [more])
@@ -118,6 +127,10 @@ def _silent(stats: TownStats) -> list[str]:
 
 def _topics(stats: TownStats) -> list[str]:
     return [f"**今日话题**：{' '.join(f'{w}({n})' for w, n in stats.topics)}"] if stats.topics else []
+
+
+def _chain(chain: tuple[int, str] | None) -> list[str]:
+    return [f"审计链：第 {chain[0]} 条，尾 {chain[1][:12]}"] if chain and chain[0] else []
 
 
 def _pages(title: str, lines: list[str], limit: int) -> list[str]:

@@ -86,7 +86,8 @@ def nag_town(db: Database, out: Outgoing, ctx: JobContext, town: Town) -> None:
 
 def _record(db: Database, case: Case, rung: str, people: list[Person], ctx: JobContext) -> bool:
     return insert_once(db, "nags", {"case_id": case.id, "rung": rung, "day": ctx.day.isoformat(),
-                                    "userids": json.dumps([p.userid for p in people]), "at": ctx.at.isoformat()})
+                                    "userids": json.dumps([p.userid for p in people]), "at": ctx.at.isoformat()},
+                       sealed=True)
 
 
 def _line(p: Pressing, where: bool = False) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import replace
 
-from bot import audit
+from bot import audit, ledger
 from bot.storage import connect
 from tests.conftest import CHENGNAN_ROBOT, robot_texts, rows, start_service, stop_service
 
@@ -183,14 +183,14 @@ async def test_audit_catches_edited_deleted_and_reordered_events(service, standi
     await say(service, standin, "认领 101", userid="cn-li")
     await say(service, standin, "办结 101 修好了", userid="cn-li")
     db = connect(config.storage_path)
-    assert audit.verify(db) == []
+    assert audit.verify(db, ledger.signing_key(config)) == []
 
     def tamper(sql: str) -> list[str]:
         raw = sqlite3.connect(config.storage_path)
         raw.executescript("DROP TRIGGER IF EXISTS events_no_update; DROP TRIGGER IF EXISTS events_no_delete;"
                           "DROP TRIGGER IF EXISTS cases_no_update;" + sql)
         raw.close()
-        return audit.verify(connect(config.storage_path))
+        return audit.verify(connect(config.storage_path), ledger.signing_key(config))
 
     backup = connect(config.storage_path)
     snapshot = list(backup.query("SELECT * FROM events ORDER BY id"))
@@ -205,7 +205,7 @@ async def test_audit_catches_edited_deleted_and_reordered_events(service, standi
         raw.commit()
         raw.close()
     restore()
-    assert audit.verify(connect(config.storage_path)) == []
+    assert audit.verify(connect(config.storage_path), ledger.signing_key(config)) == []
     deleted = tamper("DELETE FROM events WHERE action = 'claimed';")
     assert any("接不上" in p for p in deleted)
     restore()
@@ -214,7 +214,7 @@ async def test_audit_catches_edited_deleted_and_reordered_events(service, standi
                        f"WHERE id = {b['id']}; UPDATE events SET id = {b['id']} WHERE id = -1;")
     assert any("接不上" in p for p in reordered)
     restore()
-    assert audit.verify(connect(config.storage_path)) == []
+    assert audit.verify(connect(config.storage_path), ledger.signing_key(config)) == []
     edited_case = tamper("UPDATE cases SET text = '没什么事' WHERE number = '101';")
     assert any("登记内容" in p for p in edited_case)
 

@@ -54,7 +54,9 @@ def test_run_job_dry_run_prints_the_nags_of_the_example_configuration(tmp_path, 
     from bot.storage import connect
     config_path = tmp_path / "config.example.toml"
     config_path.write_text((ROOT / "config.example.toml").read_text(encoding="utf-8"), encoding="utf-8")
-    db = connect(load_config(config_path).storage_path)
+    from bot.ledger import signing_key
+    cfg = load_config(config_path)
+    db = connect(cfg.storage_path, audit_key=signing_key(cfg, create=True))   # only a keyed connection writes facts
     at = datetime.fromisoformat("2026-11-27T10:00+08:00")
     with db.atomic():
         cases.open_case(db, message_id=None, town="翠江镇", village="城南村", kind="help", text="村口路灯坏了",

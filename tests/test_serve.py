@@ -46,6 +46,8 @@ async def test_serve_answers_healthz_on_its_configured_port(tmp_path):
             async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
                 assert resp.status == 200 and (await resp.json())["status"] == "ok"
         assert (tmp_path / "var" / "xiaowei.db").exists()
+        key_file = tmp_path / "xiaowei.audit-key"          # no [audit] key configured: made beside the config
+        assert key_file.exists() and key_file.stat().st_mode & 0o777 == 0o600
         proc.terminate()                                   # SIGTERM: a clean stop
         wait_for_line(proc, "stopping")
         assert proc.wait(timeout=30) == 0

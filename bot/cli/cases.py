@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 STATUSES = {"open": ("unconfirmed", "open"), "overdue": ("unconfirmed", "open"), "done": ("answered", "closed")}
 
@@ -14,8 +15,9 @@ def add_commands(add) -> None:
     p.add_argument("--status", choices=list(STATUSES), help="open 办理中 / overdue 已超期 / done 已办结")
     p.add_argument("--json", action="store_true", help="每行一个 JSON 对象")
     p.set_defaults(run=list_cases)
-    p = add("audit", "核验诉求历史是否被改动、删除或调换顺序")
+    p = add("audit", "核验诉求历史、消息和各项记录是否被改动、删除、调换顺序或伪造")
     p.add_argument("action", choices=["verify"], help="verify 核验")
+    p.add_argument("--anchors", metavar="FILE", help="锚点文件（每天日报时记下的审计链尾），用来核对链尾没有被截掉")
     p.set_defaults(run=audit)
     p = add("corrections", "把干部的改类纠正导出到 data/corrections/，供 xiaowei train 学习")
     p.add_argument("action", choices=["export"], help="export 导出")
@@ -63,18 +65,36 @@ def print_cases(db, now, out, *, village: str | None, status: str | None, as_jso
 
 
 def audit(args: argparse.Namespace) -> int:
+    from bot import ledger
     from bot.audit import verify
     from bot.cli.common import config, db
-    database = db(config(args))
-    problems = verify(database)
-    count = database.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+    cfg = config(args)
+    key = ledger.signing_key(cfg)
+    if key is None:
+        print(f"找不到审计密钥：配置里没有 [audit] key，也没有环境变量 XIAOWEI_AUDIT_KEY 或密钥文件 "
+              f"{ledger.key_file(cfg)}。请用写入时的那把密钥核验。", file=sys.stderr)
+        return 2
+    try:
+        anchors = ledger.read_anchors(Path(args.anchors)) if args.anchors else None
+    except (OSError, ValueError) as exc:
+        print(f"读不了锚点文件：{exc}", file=sys.stderr)
+        return 2
+    database = db(cfg)
+    problems = verify(database, key, anchors)
+    count = ledger.head(database)[0]
+    tail = (f"链尾已与 {len(anchors)} 个锚点核对。" if anchors else
+            f"链尾未核对：请加 --anchors {cfg.audit.anchor_file}（或另存的副本）。")
     if not problems:
-        print(f"核验通过：{count} 条事件，哈希链完整，诉求登记内容和当前状态均与历史一致。")
-        return 0
-    print(f"发现 {len(problems)} 处问题（共 {count} 条事件）：")
-    for p in problems:
-        print(f"  - {p}")
-    return 1
+        print(f"核验通过：审计链 {count} 条记录完整，诉求登记、事件、当前状态、消息、已发消息、催办、纠正和任务记录"
+              "均与它一致。")
+    else:
+        print(f"发现 {len(problems)} 处问题（审计链共 {count} 条记录）：")
+        for p in problems:
+            print(f"  - {p}")
+    print(tail)
+    if ledger.predates(database):
+        print("注意：启用审计链以前写入的记录，是在启用时按当时的内容封存的；那以前的改动只能靠事件哈希链发现。")
+    return 1 if problems else 0
 
 
 def corrections(args: argparse.Namespace) -> int:

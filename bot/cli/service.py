@@ -46,9 +46,18 @@ def check_config(args: argparse.Namespace) -> int:
     for name, value in (("自建应用回调", cfg.wecom.encoding_aes_key), ("智能机器人回调", cfg.aibot.encoding_aes_key),
                         ("桥接 /bridge", cfg.bridge.secret)):
         print(f"  {name}：{'已配置' if value else '未配置'}")
+    print(f"  审计密钥：{audit_key_source(cfg)}")
     for warning in cfg.warnings:   # sample values left in: fine for a trial, so still exit 0
         print(f"  注意：{warning}")
     return 0
+
+
+def audit_key_source(cfg) -> str:
+    from bot.ledger import key_file
+    if cfg.audit.key:
+        return "已配置"
+    path = key_file(cfg)
+    return f"使用密钥文件 {path}" if path.exists() else f"未配置，首次启动时生成 {path}（请与数据库备份分开保管）"
 
 
 def init(args: argparse.Namespace) -> int:

@@ -9,6 +9,10 @@ from bot.config import Config, load_config
 from bot.sandbox.standin import WeComStandIn
 
 
+# Sandbox databases are throwaway (tests, the demo): they are sealed with this published key, never a real one.
+SANDBOX_AUDIT_KEY = "sandbox-only-audit-key-not-secret"
+
+
 def example_config_path() -> Path:
     return Path(str(data("config.example.toml")))
 
@@ -23,4 +27,7 @@ def sandbox_config(standin: WeComStandIn, storage_path: Path, *, base: Config | 
                       token=standin.app_token, encoding_aes_key=standin.app_aes_key, api_base=standin.url),
         aibot=replace(config.aibot, token=standin.aibot_token, encoding_aes_key=standin.aibot_aes_key),
         bridge=replace(config.bridge, secret=bridge_secret),
+        # Kept beside the sandbox database: never a key file or an anchor file inside the installed package.
+        audit=replace(config.audit, key=config.audit.key or SANDBOX_AUDIT_KEY,
+                      anchor_file=storage_path.parent / "xiaowei.anchors"),
     )
