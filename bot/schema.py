@@ -230,27 +230,37 @@ def m0006(db: Database) -> None:
     db.execute("CREATE INDEX outbox_due ON outbox (status, not_before)")
 
 
-@MIGRATIONS(name="0007_clue_numbers")
+@MIGRATIONS(name="0007_clue_numbers", transactional=False)
 def m0007(db: Database) -> None:
     # Clues get their own numbers per town and year (J2026-007); requests keep one county-wide sequence. The
     # counters make a number without scanning the cases; an existing database continues where it stood.
-    db.execute("CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
-    db.execute("INSERT INTO counters (name, value) SELECT 'request', COALESCE(MAX(CAST(number AS INTEGER)), 100) - 100 "
-               "FROM cases WHERE number NOT LIKE 'J%'")
-    # A clue number is unique within its town, not across the county: UNIQUE (town, number) instead of (number).
-    # Rebuilt the way sqlite-utils' transform does it, with the append-only triggers put back afterwards.
-    steps = db["cases"].transform_sql()
-    steps[0] = steps[0].replace('"number" TEXT NOT NULL UNIQUE', '"number" TEXT NOT NULL') \
-        .replace("\n);", ',\n   UNIQUE ("town", "number")\n);')
-    assert 'UNIQUE ("town", "number")' in steps[0], steps[0]
-    db.execute("PRAGMA defer_foreign_keys = ON")   # events point at cases(id) while the table is swapped
-    for op in ("update", "delete"):
-        db.execute(f"DROP TRIGGER cases_no_{op}")
-    for step in steps:
-        db.execute(step)
-    for op in ("UPDATE", "DELETE"):
-        db.execute(f"""CREATE TRIGGER cases_no_{op.lower()} BEFORE {op} ON cases
-                       BEGIN SELECT RAISE(ABORT, 'cases are append-only: add a correcting event'); END""")
-    db.execute("CREATE INDEX cases_village ON cases (village)")
-    db.execute("CREATE INDEX cases_town ON cases (town)")
-    db.execute("CREATE INDEX cases_requester ON cases (requester)")
+    # A clue number is unique within its town, not across the county: UNIQUE (town, number) instead of (number),
+    # which means rebuilding `cases` the way sqlite-utils' transform does. SQLite's own recipe for that turns
+    # foreign keys off outside any transaction (events and case_state point at cases), so this migration runs
+    # its one transaction itself, checks the keys before committing, and is safe to run again if the process
+    # died between that commit and the record of it.
+    if db["counters"].exists():
+        return
+    db.execute("PRAGMA foreign_keys = OFF")
+    try:
+        with db.atomic():
+            db.execute("CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+            db.execute("INSERT INTO counters (name, value) SELECT 'request', "
+                       "COALESCE(MAX(CAST(number AS INTEGER)), 100) - 100 FROM cases WHERE number NOT LIKE 'J%'")
+            steps = db["cases"].transform_sql()
+            steps[0] = steps[0].replace('"number" TEXT NOT NULL UNIQUE', '"number" TEXT NOT NULL') \
+                .replace("\n);", ',\n   UNIQUE ("town", "number")\n);')
+            assert 'UNIQUE ("town", "number")' in steps[0], steps[0]
+            for op in ("update", "delete"):
+                db.execute(f"DROP TRIGGER cases_no_{op}")
+            for step in steps:
+                db.execute(step)
+            for op in ("UPDATE", "DELETE"):
+                db.execute(f"""CREATE TRIGGER cases_no_{op.lower()} BEFORE {op} ON cases
+                               BEGIN SELECT RAISE(ABORT, 'cases are append-only: add a correcting event'); END""")
+            for column in ("village", "town", "requester"):
+                db.execute(f"CREATE INDEX cases_{column} ON cases ({column})")
+            broken = db.execute("PRAGMA foreign_key_check").fetchall()
+            assert not broken, broken
+    finally:
+        db.execute("PRAGMA foreign_keys = ON")

@@ -49,7 +49,7 @@ async def _record_a_morning(workdir: Path) -> None:
             open_case(service.bot, received="2026-11-20T10:00:00+08:00")     # 101, overdue: the nags press it
             await _say(service, standin, LAMP)                                  # 102
             await _say(service, standin, "认领 102", userid="cn-li")
-            await _say(service, standin, CLUE)                                  # J103, a clue
+            await _say(service, standin, CLUE)                                  # J2026-001, a clue
             await _say(service, standin, "改类 102 咨询", userid="cn-li")       # a correction
             await _say(service, standin, "进展 102 已联系电工", userid="cn-li")  # the newest event: changes no state
             clock.set("2026-12-01T09:30:00+08:00")
@@ -191,7 +191,7 @@ def sql(statement: str) -> Callable[[sqlite3.Connection], None]:
 SENT = "(SELECT MIN(id) FROM outbox WHERE status = 'sent')"
 TAMPERINGS = {
     # Each of these passed the verification before the keyed ledger.
-    "delete a clue's case and state, events kept": (delete_case_keep_events("J103"), "诉求 J103"),
+    "delete a clue's case and state, events kept": (delete_case_keep_events("J2026-001"), "诉求 J2026-001"),
     "delete a request's case and state, events kept": (delete_case_keep_events("102"), "诉求 102"),
     "delete the newest case with its events": (delete_newest_case, "诉求 #3：记录被删除"),
     "delete the newest event (it changed no state)": (sql("DELETE FROM events WHERE id = (SELECT MAX(id) FROM events)"),
@@ -285,7 +285,7 @@ TRUNCATIONS = {
     "the newest anchored fact": truncate_ledger(lambda raw: anchored(raw) - 1),
     "everything since the clue was opened": truncate_ledger(lambda raw: one(
         raw, "SELECT id - 1 FROM ledger WHERE tbl = 'cases' AND row_id = "
-             "(SELECT id FROM cases WHERE number = 'J103')")),
+             "(SELECT id FROM cases WHERE number = 'J2026-001')")),
     "the newest event, its message and everything after": truncate_ledger(lambda raw: one(
         raw, "SELECT id - 1 FROM ledger WHERE tbl = 'messages' AND row_id = "
              "(SELECT id FROM messages WHERE text LIKE '%已联系电工%')")),
