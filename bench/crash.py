@@ -278,7 +278,7 @@ class Load:
             self.sent.append(s)
             tasks.append(asyncio.create_task(self.one(s)))
         await asyncio.gather(*tasks)
-        return kill_at, await kill_task
+        return kill_at / window, await kill_task
 
 
 # --- the reckoning -----------------------------------------------------------------------------------------
@@ -319,14 +319,15 @@ def reckon(db: Path, sent: list[Sent], records: dict) -> dict:
                             "GROUP BY m.channel, m.msgid HAVING COUNT(*) > 1)").fetchone()[0]
     outbox = con.execute("SELECT * FROM outbox").fetchall()
     status = Counter(r["status"] for r in outbox)
-    wanted = Counter(outbox_key(r) for r in outbox if r["status"] == "sent")
+    rows_by_key = Counter(outbox_key(r) for r in outbox)
     got = delivered(records)
     dup_sends = Counter()
     for key, times in got.items():
-        extra = times - wanted.get(key, 0)
+        extra = times - rows_by_key.get(key, 0)
         if extra > 0:
             dup_sends[key[0]] += extra
-    never = sum(1 for key in wanted if got.get(key, 0) == 0)
+    never = sum(1 for r in outbox if r["status"] == "sent" and got.get(outbox_key(r), 0) == 0)
+    spent = sum(1 for r in outbox if r["status"] != "sent" and got.get(outbox_key(r), 0) > 0)
     refused = Counter((r["endpoint"], r["errcode"]) for r in records["requests"] if r["errcode"] not in (0, None))
     stuck = [(r["kind"], r["attempts"], (r["last_error"] or "")[:40]) for r in outbox if r["status"] == "pending"]
     result = {
@@ -347,6 +348,7 @@ def reckon(db: Path, sent: list[Sent], records: dict) -> dict:
         "delivered": Counter(k[0] for k in got.elements()),
         "dup_sends": dup_sends,
         "never_delivered": never,
+        "spent": spent,
         "refused": refused,
         "stuck": stuck,
         "handlers": Counter(r[0] for r in con.execute(
@@ -357,7 +359,13 @@ def reckon(db: Path, sent: list[Sent], records: dict) -> dict:
     return result
 
 
-def table(r: dict, rounds: list[tuple[float, float]], starts: list[float], drained: float | None) -> str:
+def spread(values: list[float], form: str = "{:.2f}") -> str:
+    v = sorted(values)
+    return " / ".join(form.format(x) for x in (v[0], v[len(v) // 2], v[-1]))
+
+
+def table(r: dict, rounds: list[tuple[float, float]], starts: list[float], drained: float | None,
+          spent_only: bool) -> str:
     def fmt(c: Counter) -> str:
         return ", ".join(f"{k} {v}" for k, v in sorted(c.items())) or "0"
     lines = [
@@ -379,10 +387,13 @@ def table(r: dict, rounds: list[tuple[float, float]], starts: list[float], drain
         ("sent rows the stand-in never accepted", r["never_delivered"]),
         ("refused by the stand-in (endpoint, errcode)", fmt(r["refused"])),
         ("outbox still pending at the end", len(r["stuck"])),
-        ("kills: moment in window (s) / down (s)", "  ".join(f"{k:.2f}/{d:.2f}" for k, d in rounds)),
-        ("server start to healthy (s): min/median/max",
-         f"{min(starts):.2f} / {sorted(starts)[len(starts) // 2]:.2f} / {max(starts):.2f}"),
-        ("drain after the last round (s)", f"{drained:.1f}" if drained is not None else "timed out"),
+        ("  of which WeCom already accepted", r["spent"]),
+        ("kill moment, share of send window: min/med/max", spread([k for k, _ in rounds], "{:.2f}")),
+        ("down per kill (s): min/median/max", spread([d for _, d in rounds])),
+        ("server start to healthy (s): min/median/max", spread(starts)),
+        ("unhandled messages recovered at restarts", r["recovered"]),
+        ("drain after the last round (s)", "timed out" if drained is None else
+         f"{drained:.1f}" + (" (stopped: only spent response_urls left)" if spent_only else "")),
     ]
     width = max(len(k) for k, _ in lines)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in lines)
@@ -390,14 +401,31 @@ def table(r: dict, rounds: list[tuple[float, float]], starts: list[float], drain
 
 # --- main --------------------------------------------------------------------------------------------------
 
-async def drain(server: Server, session: aiohttp.ClientSession, timeout: float) -> float | None:
-    t = time.monotonic()
+def only_spent(db: Path, records: dict) -> bool:
+    """Every pending row is a response the stand-in already accepted before a crash: a response_url is usable
+    once, so these can never succeed and waiting longer measures nothing (they are reported instead)."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+        con.row_factory = sqlite3.Row
+        pending = con.execute("SELECT * FROM outbox WHERE status = 'pending'").fetchall()
+    got = delivered(records)
+    return bool(pending) and all(r["kind"] == "response" and got.get(outbox_key(r), 0) for r in pending)
+
+
+async def drain(server: Server, session: aiohttp.ClientSession, control: str, db: Path,
+                timeout: float) -> tuple[float | None, bool]:
+    """(seconds until nothing is unhandled or pending, or None on timeout; whether it stopped at spent rows)."""
+    t, checked = time.monotonic(), 0.0
     while time.monotonic() - t < timeout:
         h = await server.health(session)
         if h and h["unhandled_messages"] == 0 and h["outbox_pending"] == 0:
-            return time.monotonic() - t
+            return time.monotonic() - t, False
+        if h and h["unhandled_messages"] == 0 and time.monotonic() - checked > 5:
+            checked = time.monotonic()
+            async with session.get(f"{control}/records") as resp:
+                if only_spent(db, await resp.json()):
+                    return time.monotonic() - t, True
         await asyncio.sleep(0.5)
-    return None
+    return None, False
 
 
 async def run(args, work: Path) -> int:
@@ -423,21 +451,23 @@ async def run(args, work: Path) -> int:
             kills = []
             for i, count in enumerate(per_round, 1):
                 kills.append(await load.round(count))
-                print(f"round {i}/{args.rounds}: {count} messages, killed at {kills[-1][0]:.2f} s, "
+                print(f"round {i}/{args.rounds}: {count} messages, killed at {kills[-1][0]:.0%} of the window, "
                       f"down {kills[-1][1]:.2f} s", file=sys.stderr)
-            drained = await drain(server, session, args.drain_timeout)
+            drained, spent_only = await drain(server, session, standin.control, work / "xiaowei.db",
+                                              args.drain_timeout)
             async with session.get(f"{standin.control}/records") as resp:
                 records = await resp.json()
             await server.stop()
         result = reckon(work / "xiaowei.db", load.sent, records)
+        log = (work / "server.log").read_text(errors="replace")
+        result["recovered"] = sum(int(n) for n in re.findall(r"recovered (\d+) stored messages", log))
         print(f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}")
         print(f"run: {args.rounds} rounds, {args.messages} messages, concurrency {args.concurrency}, "
               f"rate {args.rate}/s, {len(villages)} villages, seed {args.seed}")
-        print(table(result, kills, server.starts, drained))
+        print(table(result, kills, server.starts, drained, spent_only))
         for kind, attempts, error in result["stuck"][:10]:
             print(f"  pending: {kind} after {attempts} attempts, last error {error!r}")
-        tracebacks = (work / "server.log").read_text(errors="replace").count("Traceback")
-        print(f"tracebacks in the server log: {tracebacks}")
+        print(f"tracebacks in the server log: {log.count('Traceback')}")
         return 0 if result["lost"] == 0 and result["dup_cases"] == 0 else 1
     finally:
         if server is not None:
