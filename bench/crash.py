@@ -26,7 +26,7 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -178,6 +178,7 @@ class Sent:
     attempts: int = 0
     failures: Counter = field(default_factory=Counter)
     acked: bool = False
+    acked_try: float = 0.0         # wall time at which the first attempt answered 200 was sent
     redelivered: bool = False
 
 
@@ -234,13 +235,15 @@ class Load:
         deadline = time.monotonic() + SEND_DEADLINE
         while time.monotonic() < deadline:
             s.attempts += 1
+            started = time.time()
             query, data = self.sealer.seal_aibot(s.body)   # fresh timestamp and nonce on every try
             try:
                 async with self.session.post(f"{self.server.base}/wecom/aibot", params=query, data=data,
                                              timeout=aiohttp.ClientTimeout(total=10)) as resp:
                     await resp.read()
                     if resp.status == 200:
-                        s.acked = True
+                        if not s.acked:
+                            s.acked, s.acked_try = True, started
                         return
                     s.failures[f"HTTP {resp.status}"] += 1
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
@@ -311,7 +314,8 @@ def outbox_key(row: sqlite3.Row) -> tuple[str, str, str]:
 def reckon(db: Path, sent: list[Sent], records: dict) -> dict:
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     con.row_factory = sqlite3.Row
-    rows = {r["msgid"]: r for r in con.execute("SELECT msgid, status FROM messages WHERE channel = 'aibot'")}
+    rows = {r["msgid"]: r for r in con.execute(
+        "SELECT msgid, status, received_at FROM messages WHERE channel = 'aibot'")}
     acked = {s.msgid for s in sent if s.acked}
     stored = acked & rows.keys()
     handled = {m for m in stored if rows[m]["status"] in ("done", "failed")}
@@ -339,6 +343,10 @@ def reckon(db: Path, sent: list[Sent], records: dict) -> dict:
         "not_acked": len(sent) - len(acked),
         "stored": len(stored),
         "stored_unacked": len(rows.keys() - acked),
+        # Stored before the attempt that got the 200 was even sent: an earlier answer died with the server.
+        "answer_lost": sum(1 for s in sent if s.acked and s.msgid in rows
+                           and datetime.fromisoformat(rows[s.msgid]["received_at"]).timestamp() < s.acked_try),
+        "causes": sum((s.failures for s in sent), Counter()),
         "handled": len(handled),
         "failed": sum(1 for m in stored if rows[m]["status"] == "failed"),
         "lost": len(acked - stored) + len(stored - handled),
@@ -371,11 +379,13 @@ def table(r: dict, rounds: list[tuple[float, float]], starts: list[float], drain
     lines = [
         ("callbacks sent (distinct msgid)", f"{r['callbacks']} ({fmt(r['kinds'])})"),
         ("  HTTP attempts / failed attempts", f"{r['attempts']} / {r['failed_attempts']}"),
+        ("  failed attempts by cause", fmt(r["causes"])),
         ("  redelivered after a 200", r["redelivered"]),
         ("acknowledged (HTTP 200)", r["acked"]),
         ("  never acknowledged (gave up)", r["not_acked"]),
         ("stored (of acknowledged)", r["stored"]),
-        ("  stored without any 200", r["stored_unacked"]),
+        ("  stored, never acknowledged", r["stored_unacked"]),
+        ("  stored, but the 200 died with the server", r["answer_lost"]),
         ("handled (done or failed)", f"{r['handled']} (failed {r['failed']})"),
         ("handlers", fmt(r["handlers"])),
         ("LOST (acked, not stored or not handled)", r["lost"]),
