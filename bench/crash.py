@@ -311,6 +311,23 @@ def outbox_key(row: sqlite3.Row) -> tuple[str, str, str]:
     return row["kind"], target, content
 
 
+def duplicate_events(con: sqlite3.Connection) -> Counter:
+    """History entries beyond one per message: each stored 认领/进展 command should append exactly one event
+    (the load sends them from the village's secretary, who may act), and each case exactly one 'opened'."""
+    sent: Counter = Counter()
+    for (text,) in con.execute("SELECT text FROM messages WHERE handler = 'command'"):
+        if m := re.search(r"(认领|进展)\s*(\d+)", text):
+            sent["claimed" if m[1] == "认领" else "progress", m[2]] += 1
+    extra: Counter = Counter()
+    for action, number, n in con.execute(
+            "SELECT e.action, c.number, COUNT(*) FROM events e JOIN cases c ON c.id = e.case_id "
+            "WHERE e.action IN ('claimed', 'progress', 'opened') GROUP BY e.action, c.number"):
+        expected = 1 if action == "opened" else sent[action, number]
+        if n > expected:
+            extra[action] += n - expected
+    return extra
+
+
 def reckon(db: Path, sent: list[Sent], records: dict) -> dict:
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     con.row_factory = sqlite3.Row
@@ -321,6 +338,7 @@ def reckon(db: Path, sent: list[Sent], records: dict) -> dict:
     handled = {m for m in stored if rows[m]["status"] in ("done", "failed")}
     dup_cases = con.execute("SELECT COUNT(*) FROM (SELECT m.msgid FROM cases c JOIN messages m ON m.id = c.message_id "
                             "GROUP BY m.channel, m.msgid HAVING COUNT(*) > 1)").fetchone()[0]
+    dup_events = duplicate_events(con)
     outbox = con.execute("SELECT * FROM outbox").fetchall()
     status = Counter(r["status"] for r in outbox)
     rows_by_key = Counter(outbox_key(r) for r in outbox)
@@ -352,6 +370,7 @@ def reckon(db: Path, sent: list[Sent], records: dict) -> dict:
         "lost": len(acked - stored) + len(stored - handled),
         "cases": con.execute("SELECT COUNT(*) FROM cases").fetchone()[0],
         "dup_cases": dup_cases,
+        "dup_events": dup_events,
         "outbox": status,
         "delivered": Counter(k[0] for k in got.elements()),
         "dup_sends": dup_sends,
@@ -391,6 +410,7 @@ def table(r: dict, rounds: list[tuple[float, float]], starts: list[float], drain
         ("LOST (acked, not stored or not handled)", r["lost"]),
         ("cases opened", r["cases"]),
         ("DUPLICATE CASES (one msgid, two cases)", r["dup_cases"]),
+        ("duplicate events (one message, two entries)", fmt(r["dup_events"])),
         ("outbox rows", fmt(r["outbox"])),
         ("accepted by the stand-in", fmt(r["delivered"])),
         ("duplicate sends (accepted twice)", fmt(r["dup_sends"])),
