@@ -87,6 +87,7 @@ class WeComStandIn(ContactEndpoints):
         self._response_codes: dict[str, datetime] = {}  # unused code -> issued at
         self._runner: web.AppRunner | None = None
         self._init_contact()
+
     # -- lifecycle -------------------------------------------------------------
     async def start(self) -> str:
         app = web.Application()
