@@ -261,3 +261,12 @@ async def test_fail_next_reaches_the_new_endpoints(client: WeComClient, standin:
     standin.expire_tokens()                              # a dead token is refetched once, transparently
     assert (await customer.groupchat_members(client, CHAT)).name == "城南村村民群"
     assert [r.target for r in standin.requests if r.endpoint == "groupchat_get"] == [CHAT] * 4
+
+
+def test_callback_shapes_follow_the_official_samples(standin: WeComStandIn) -> None:
+    standin.add_kf_account(KF_ID)
+    kf_xml = opened(standin, standin.kf_customer_message(KF_ID, "wmResidentLi", "你好"))
+    assert set(kf_xml) == {"ToUserName", "CreateTime", "MsgType", "Event", "Token", "OpenKfId"}   # document/31078
+    assert (kf_xml["ToUserName"], kf_xml["MsgType"], kf_xml["Event"]) == (standin.corp_id, "event", "kf_msg_or_event")
+    change = opened(standin, standin.group_change(CHAT, "dismiss"))
+    assert (change["FromUserName"], change["Event"], change["ChangeType"]) == ("sys", "change_external_chat", "dismiss")

@@ -322,10 +322,13 @@ class ContactEndpoints:
         return await self._serve(request, "update_template_card", handle, target_key="response_code")
 
     # -- what the test makes happen on the WeCom side (customer groups, 微信客服, cards) -----------------
-    def _event_xml(self, fields: dict[str, str | int], from_user: str = "sys") -> str:
-        """An app-callback event: the header WeCom always sends, then the event's own leaf fields."""
-        head = {"ToUserName": self.corp_id, "FromUserName": from_user,
-                "CreateTime": int(self.clock.now().timestamp()), "MsgType": "event"}
+    def _event_xml(self, fields: dict[str, str | int], from_user: str | None = "sys") -> str:
+        """An app-callback event: the header WeCom sends (kf_msg_or_event has no FromUserName in the
+        official sample), then the event's own leaf fields."""
+        head: dict[str, str | int] = {"ToUserName": self.corp_id}
+        if from_user is not None:
+            head["FromUserName"] = from_user
+        head.update(CreateTime=int(self.clock.now().timestamp()), MsgType="event")
         parts = [f"<{k}>{v if isinstance(v, int) else _cdata(v)}</{k}>" for k, v in {**head, **fields}.items()]
         return "<xml>" + "".join(parts) + "</xml>"
 
@@ -403,7 +406,7 @@ class ContactEndpoints:
         token = "ENC" + secrets.token_urlsafe(32)
         self._kf_tokens[token] = now + KF_TOKEN_TTL
         return self._seal_app_xml(self._event_xml({"Event": "kf_msg_or_event", "Token": token,
-                                                   "OpenKfId": open_kfid}))
+                                                   "OpenKfId": open_kfid}, from_user=None))
 
     def card_tap(self, task_id: str, userid: str, key: str) -> tuple[dict[str, str], bytes]:
         """A cadre taps a button on a template card: the sealed template_card_event callback."""
