@@ -6,8 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.clock import TZ
 from bot.channels.wecom import WeComClient
+from bot.clock import TZ
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from bot.clock import TZ
 from bot.channels.wecom import WeComClient
+from bot.clock import TZ
 
 EC = "/cgi-bin/externalcontact"
 MEMBER, EXTERNAL = 1, 2                       # member_list.type

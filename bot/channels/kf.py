@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import quote
 
-from bot.clock import TZ
 from bot.channels.wecom import WeComClient
+from bot.clock import TZ
 
 KF = "/cgi-bin/kf"
 CUSTOMER, SYSTEM_EVENT, SERVICER = 3, 4, 5    # msg_list origin
