@@ -70,16 +70,19 @@ class WeComClient:
         return self._token
 
     async def send_app(self, payload: dict) -> None:
-        payload = {"agentid": self.config.agent_id, **payload}
+        await self.post("/cgi-bin/message/send", {"agentid": self.config.agent_id, **payload})
+
+    async def post(self, path: str, payload: dict) -> dict:
+        """POST an app-token API (path under api_base); a token WeCom calls expired is refetched once."""
         for attempt in (1, 2):
             token = await self.access_token()
             try:
-                await self._call("POST", f"{self.config.api_base}/cgi-bin/message/send",
-                                 params={"access_token": token}, json=payload)
-                return
+                return await self._call("POST", f"{self.config.api_base}{path}",
+                                        params={"access_token": token}, json=payload)
             except WeComError as exc:
                 # 40001 on message/send is a token WeCom no longer knows: fetch a new one once; a second 40001
                 # (or one from gettoken itself) means the secret is wrong, which no retry fixes.
                 if exc.errcode not in (*TOKEN_EXPIRED, INVALID_CREDENTIAL) or attempt == 2:
                     raise
                 self._token = None
+        raise AssertionError("unreachable")

@@ -1,4 +1,5 @@
-"""A local stand-in for WeCom's servers (webhook, app API, AI bot response_url) on 127.0.0.1.
+"""A local stand-in for WeCom's servers (webhook, app API, AI bot response_url) on 127.0.0.1;
+the customer-contact endpoints (customer groups, 微信客服, template cards) live in standin_contact.py.
 
 Used by the tests and by `xiaowei demo`; it speaks the documented protocol and records all traffic.
 """
@@ -18,8 +19,14 @@ from wechatpy.enterprise.crypto import PrpCrypto
 from wechatpy.utils import WeChatSigner
 
 from bot.clock import Clock
+from bot.sandbox.standin_contact import (  # noqa: F401  (re-exported: tests and the demo import them here)
+    CONTACT_ENDPOINTS, ERR_CARD_CODE, ERR_KF_ACCOUNT, ERR_KF_QUOTA, ERR_KF_TOKEN, ERR_REMIND_LIMIT,
+    ERR_STATS_RANGE, ContactEndpoints)
+from bot.sandbox.wire import ERRMSG
+from bot.sandbox.wire import Reject as _Reject
+from bot.sandbox.wire import cdata as _cdata
 
-ENDPOINTS = ("webhook", "message", "gettoken", "response")
+ENDPOINTS = ("webhook", "message", "gettoken", "response") + CONTACT_ENDPOINTS
 MAX_BODY = 1 << 20
 WEBHOOK_PER_MINUTE = 20
 MEMBER_PER_MINUTE = 30
@@ -29,23 +36,6 @@ TEXT_MAX, MARKDOWN_MAX, AIBOT_MARKDOWN_MAX = 2048, 4096, 20480  # bytes of UTF-8
 APP_MARKDOWN_MAX = 2048  # message/send markdown is capped lower than a robot's
 ERR_RESPONSE_CODE = 40001  # WeCom documents no code for a spent/expired response_url; this is our pick
 
-ERRMSG = {
-    -1: "system busy",
-    40001: "invalid credential",
-    40008: "invalid message type",
-    40013: "invalid corpid",
-    40014: "invalid access_token",
-    40035: "invalid parameter, Warning: wrong json format.",
-    40056: "invalid agentid",
-    40058: "invalid Request Parameter",
-    41001: "access_token missing",
-    42001: "access_token expired",
-    44004: "empty content",
-    45009: "api freq out of limit",
-    81013: "user & party & tag all invalid",
-    93000: "invalid webhook url",
-}
-
 
 Handler = Callable[[web.Request, bytes, datetime], dict[str, Any]]
 
@@ -53,10 +43,6 @@ Handler = Callable[[web.Request, bytes, datetime], dict[str, Any]]
 def _key_from_seed(seed: str) -> str:
     """A fixed 43-char EncodingAESKey, so demo configs stay stable across runs."""
     return base64.b64encode(hashlib.sha256(seed.encode()).digest()).decode().rstrip("=")
-
-
-def _cdata(value: str) -> str:
-    return "<![CDATA[" + value.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
 @dataclass(frozen=True)
@@ -74,12 +60,7 @@ class _HttpError:
     status: int
 
 
-class _Reject(Exception):
-    def __init__(self, errcode: int, errmsg: str | None = None):
-        self.errcode, self.errmsg = errcode, errmsg or ERRMSG.get(errcode, "standin error")
-
-
-class WeComStandIn:
+class WeComStandIn(ContactEndpoints):
     def __init__(
         self,
         clock: Clock,
@@ -111,6 +92,7 @@ class WeComStandIn:
         self._tokens: dict[str, datetime] = {}  # token -> expiry
         self._response_codes: dict[str, datetime] = {}  # unused code -> issued at
         self._runner: web.AppRunner | None = None
+        self._init_contact()
 
     # -- lifecycle -------------------------------------------------------------
     async def start(self) -> str:
@@ -119,6 +101,9 @@ class WeComStandIn:
         app.router.add_post("/cgi-bin/message/send", self._message_send)
         app.router.add_post("/cgi-bin/webhook/send", self._webhook_send)
         app.router.add_post("/cgi-bin/aibot/response", self._aibot_response)
+        app.router.add_post("/cgi-bin/message/update_template_card", self._update_template_card)
+        for path, (endpoint, target_key, handler) in self._contact_routes().items():
+            app.router.add_post(path, self._route(endpoint, target_key, handler))
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -171,12 +156,12 @@ class WeComStandIn:
 
     # -- request plumbing ----------------------------------------------------------
     async def _serve(self, request: web.Request, endpoint: str, handle: Handler,
-                     target: str | None = None) -> web.StreamResponse:
+                     target: str | None = None, target_key: str = "touser") -> web.StreamResponse:
         """Apply injected faults, run the handler, answer HTTP 200 + errcode like WeCom, log it."""
         now = self.clock.now()
         raw = await self._read_capped(request)
         if target is None:
-            target = self._body_target(raw)
+            target = self._body_target(raw, target_key)
         queue = self._faults[endpoint]
         if queue:
             fault = queue.popleft()
@@ -206,12 +191,13 @@ class WeComStandIn:
         return b"".join(chunks)
 
     @staticmethod
-    def _body_target(raw: bytes) -> str:
-        """The app API names its recipients in the body, so the request log reads touser there."""
+    def _body_target(raw: bytes, key: str = "touser") -> str:
+        """The app API names its recipients in the body, so the request log reads touser (or key) there."""
         try:
-            return str(json.loads(raw).get("touser") or "")
+            value = json.loads(raw).get(key) or ""
         except (ValueError, AttributeError):
             return ""
+        return "|".join(map(str, value)) if isinstance(value, list) else str(value)
 
     @staticmethod
     def _error(errcode: int, errmsg: str) -> dict[str, Any]:
@@ -241,6 +227,14 @@ class WeComStandIn:
         if len(content.encode("utf-8")) > limit:
             raise _Reject(40058, f"{msgtype}.content exceed max length {limit}. invalid Request Parameter")
         return content
+
+    def _check_token(self, token: str, now: datetime) -> None:
+        if not token:
+            raise _Reject(41001)
+        if token not in self._tokens:
+            raise _Reject(40014)
+        if self._tokens[token] <= now:
+            raise _Reject(42001)
 
     def _has_room(self, window_key: str, per_minute: int, now: datetime) -> bool:
         window = self._windows[window_key]
@@ -290,12 +284,7 @@ class WeComStandIn:
         token = request.query.get("access_token", "")
 
         def handle(req: web.Request, raw: bytes, now: datetime) -> dict:
-            if not token:
-                raise _Reject(41001)
-            if token not in self._tokens:
-                raise _Reject(40014)
-            if self._tokens[token] <= now:
-                raise _Reject(42001)
+            self._check_token(token, now)
             body = self._json_body(raw)
             if str(body.get("agentid")) != str(self.agent_id):
                 raise _Reject(40056)
@@ -303,13 +292,18 @@ class WeComStandIn:
             if not members:
                 raise _Reject(81013)
             msgtype = str(body.get("msgtype"))
-            # App text over 2048 bytes is truncated by WeCom, not refused; markdown over 2048 is refused.
-            content = self._content(body, msgtype, 1 << 30 if msgtype == "text" else APP_MARKDOWN_MAX,
-                                    ("text", "markdown"))
+            card = self._template_card(body) if msgtype == "template_card" else None
+            if card is None:
+                # App text over 2048 bytes is truncated by WeCom, not refused; markdown over 2048 is refused.
+                content = self._content(body, msgtype, 1 << 30 if msgtype == "text" else APP_MARKDOWN_MAX,
+                                        ("text", "markdown"))
             if any(not self._has_room(f"member:{m}", MEMBER_PER_MINUTE, now) for m in members):
                 raise _Reject(45009)
             for m in members:
                 self._windows[f"member:{m}"].append(now)
+            if card is not None:
+                self.app_messages.append(body)
+                return self._issue_card(card, members, now)
             if msgtype == "text":
                 cut = content.encode("utf-8")[:TEXT_MAX].decode("utf-8", "ignore")
                 body = {**body, "text": {**body["text"], "content": cut}}
