@@ -139,15 +139,20 @@ class Store:
         assert db is not None
         outcomes: list[tuple[_Job, object, BaseException | None]] = []
         try:
-            with db.atomic():
-                for job in batch:
-                    try:
-                        with db.atomic():           # a savepoint: this write alone rolls back if it fails
-                            outcomes.append((job, job.fn(db, *job.args), None))
-                    except BaseException as exc:  # noqa: BLE001 - handed to its own caller
-                        outcomes.append((job, None, exc))
+            # IMMEDIATE: take the write lock up front (waiting up to busy_timeout), so a second process on the
+            # same database makes us wait instead of failing a read-to-write upgrade with "database is locked".
+            db.execute("BEGIN IMMEDIATE")
+            for job in batch:
+                try:
+                    with db.atomic():               # a savepoint: this write alone rolls back if it fails
+                        outcomes.append((job, job.fn(db, *job.args), None))
+                except BaseException as exc:  # noqa: BLE001 - handed to its own caller
+                    outcomes.append((job, None, exc))
+            db.execute("COMMIT")
             self.commits += 1
-        except BaseException as exc:  # noqa: BLE001 - the COMMIT failed: nobody's write is durable
+        except BaseException as exc:  # noqa: BLE001 - the transaction failed: nobody's write is durable
+            if db.conn.in_transaction:
+                db.conn.rollback()
             for job in batch:
                 job.future.set_exception(exc)
             return
