@@ -6,6 +6,7 @@ row that cannot be sent is parked, listed and announced, never dropped."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from datetime import datetime, timedelta
@@ -106,10 +107,11 @@ class Outbox:
                 log.exception("outbox drain failed; trying again in %s s", POLL)
                 delay = POLL
             self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=min(delay if delay is not None else POLL, POLL))
-            except asyncio.TimeoutError:
-                pass
+            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that lands as the wake-up fires,
+            # and Bot.stop then waits for this task forever.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(delay if delay is not None else POLL, POLL)):
+                    await self._wake.wait()
 
     async def drain(self) -> float | None:
         """Send what is due now in every lane; return seconds until the earliest lane head is due (back-offs and
