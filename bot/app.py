@@ -17,6 +17,7 @@ import aiohttp
 from sqlite_utils import Database
 
 from bot import data, inbox, ledger
+from bot.channels.archive import ArchiveReader
 from bot.channels.wecom import WeComClient
 from bot.classifier import Verdict, load as load_classifier
 from bot.clock import Clock, SystemClock
@@ -72,6 +73,7 @@ class Bot:
         self.session: aiohttp.ClientSession | None = None
         self.client: WeComClient | None = None
         self.outbox: Outbox | None = None
+        self.archive: ArchiveReader | None = None
         self.scheduler: Scheduler | None = None
         self.sending = False
         self._schedule = schedule
@@ -102,9 +104,14 @@ class Bot:
                 log.info("recovered %s stored messages that were not handled before the last stop", len(recovered))
             self._tasks = [asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
                            asyncio.create_task(self.outbox.run(), name="outbox")]
+            if self.config.archive.library:   # customer groups heard through the chat archive
+                self.archive = ArchiveReader(self.config, self.clock, self.commit, self.store.read,
+                                             self.dispatcher.submit)
             if self._schedule:
                 self.scheduler = Scheduler(self.jobs, self.config)
                 self.scheduler.start()
+                if self.archive:           # tests drive archive.pull_once() themselves
+                    self._tasks.append(asyncio.create_task(self.archive.run(), name="archive"))
 
     def _take_sender_lock(self) -> bool:
         if str(self.config.storage_path) == ":memory:":
@@ -130,6 +137,8 @@ class Bot:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        if self.archive is not None:
+            self.archive.close()
         if self.session:
             await self.session.close()
         self.store.close()

@@ -12,7 +12,7 @@ import difflib
 import os
 import re
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import time
 from functools import cached_property
 from pathlib import Path
@@ -53,6 +53,7 @@ class Village:
     cadres: tuple[Cadre, ...]
     link_leader: Person | None = None
     mini_program_url: str = ""
+    roomid: str = ""                   # the chat archive's id of the group; empty: the same as chat_id
 
     @property
     def secretary(self) -> Cadre | None:
@@ -128,6 +129,15 @@ class Audit:
 
 
 @dataclass(frozen=True)
+class Archive:
+    library: str = ""                                 # the corp's libWeWorkFinanceSdk_C.so; empty: no archive reader
+    secret: str = ""                                  # 会话内容存档 Secret
+    private_keys: tuple[tuple[int, Path], ...] = ()   # (publickey_ver, PEM file): every version ever used
+    poll_seconds: int = 60
+    stall_minutes: int = 120
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     server: Server
@@ -144,6 +154,7 @@ class Config:
     # channel (or a wrong admin userid) does not swallow it.
     admin_webhook_key: str = ""
     audit: Audit = Audit()
+    archive: Archive = Archive()
 
     def villages(self) -> Iterator[Village]:
         for town in self.towns:
@@ -157,6 +168,14 @@ class Config:
 
     def village_by_chat(self, chat_id: str | None) -> Village | None:
         return self._index[0].get(chat_id or "")
+
+    @cached_property
+    def _rooms(self) -> dict[str, Village]:
+        return {v.roomid or v.chat_id: v for v in self.villages()}
+
+    def village_by_room(self, roomid: str) -> Village | None:
+        """The village whose group the chat archive calls `roomid`."""
+        return self._rooms.get(roomid)
 
     def village_by_name(self, name: str) -> Village | None:
         return self._index[1].get(name)
@@ -177,7 +196,7 @@ def _keys(cls: type, *without: str) -> frozenset[str]:
 _SECTION_KEYS = {
     "server": _keys(Server), "storage": frozenset({"path"}), "wecom": _keys(WeCom), "aibot": _keys(AIBot),
     "bridge": _keys(Bridge), "admin": frozenset({"userids", "webhook_key"}), "rules": _keys(Rules), "schedule": _keys(Schedule),
-    "audit": _keys(Audit),
+    "audit": _keys(Audit), "archive": _keys(Archive),
 }
 _TOP_KEYS = frozenset(_SECTION_KEYS) | {"towns"}
 _TOWN_KEYS, _VILLAGE_KEYS = _keys(Town), _keys(Village, "town")
@@ -372,6 +391,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
         raise r.fail("audit.key", "太短，至少 16 个字符；可用 python3 -c \"import secrets; print(secrets.token_hex(32))\" 生成")
     anchor_file = Path(get("anchor_file", str, str(Audit.anchor_file)))
     audit = Audit(key=audit_key, anchor_file=anchor_file if anchor_file.is_absolute() else path.parent / anchor_file)
+    archive = _archive(r, r.section(raw, "archive"), path.parent)
     get = r.section(raw, "admin")
     admins = tuple(r.convert(u, str, f"admin.userids[{i}]") for i, u in enumerate(get("userids", list, [])))
     admin_webhook_key = get("webhook_key", str, "", secret=True)
@@ -382,7 +402,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     _check_across(r, towns)
     return Config(path=path, server=server, storage_path=storage_path, wecom=wecom, aibot=aibot, bridge=bridge,
                   rules=rules, schedule=schedule, admins=admins, towns=towns, warnings=tuple(r.warnings),
-                  admin_webhook_key=admin_webhook_key, audit=audit)
+                  admin_webhook_key=admin_webhook_key, audit=audit, archive=archive)
 
 
 def _refuse_unknown_sections(r: _Reader, raw: Mapping[str, Any]) -> None:
@@ -416,6 +436,22 @@ def _check_channels(r: _Reader, wecom: WeCom, aibot: AIBot) -> None:
         raise r.fail("wecom.corp_id", "设置了 wecom.secret 时必填：调用企业微信接口取 access_token 要用企业ID")
     if wecom.secret and wecom.agent_id <= 0:
         raise r.fail("wecom.agent_id", "设置了 wecom.secret 时必填：发应用消息要用自建应用的 AgentId")
+
+
+def _archive(r: _Reader, get: Callable[..., Any], home: Path) -> Archive:
+    keys = []
+    for ver, pem in get("private_keys", dict, {}).items():
+        if not ver.isdigit():
+            raise r.fail(f"archive.private_keys.{ver}", "键应为私钥版本号（publickey_ver，整数），例如 1 = \"keys/v1.pem\"")
+        keys.append((int(ver), home / Path(r.convert(pem, str, f"archive.private_keys.{ver}"))))
+    archive = Archive(library=get("library", str, ""), secret=get("secret", str, "", secret=True),
+                      private_keys=tuple(sorted(keys)),
+                      poll_seconds=get("poll_seconds", int, Archive.poll_seconds, minimum=1),
+                      stall_minutes=get("stall_minutes", int, Archive.stall_minutes, minimum=1))
+    if archive.library and not (archive.secret and archive.private_keys):
+        raise r.fail("archive.secret" if not archive.secret else "archive.private_keys",
+                     "设置了 archive.library 时必填：会话存档要用存档 Secret 和至少一个版本的私钥")
+    return replace(archive, library=str(home / archive.library)) if archive.library else archive
 
 
 def _town(r: _Reader, data: Any, index: int) -> Town:
@@ -453,6 +489,7 @@ def _village(r: _Reader, data: Any, town: str, index: int) -> Village:
         cadres=cadres,
         link_leader=r.person(leader, f"{where}.link_leader") if leader is not None else None,
         mini_program_url=r.value(data, "mini_program_url", where, str, ""),
+        roomid=r.value(data, "roomid", where, str, ""),
     )
 
 

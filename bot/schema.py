@@ -264,3 +264,32 @@ def m0007(db: Database) -> None:
             assert not broken, broken
     finally:
         db.execute("PRAGMA foreign_keys = ON")
+
+
+@MIGRATIONS(name="0008_chat_archive")
+def m0008(db: Database) -> None:
+    # How far the chat archive has been read: one row, advanced in the same transaction as the messages it
+    # covered, so a crash re-reads a page (folded by msgid) and never skips one.
+    db.execute("""
+        CREATE TABLE archive_cursor (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            seq INTEGER NOT NULL,
+            pulled_at TEXT NOT NULL
+        )""")
+    # A resident's withdrawal of a stored message; the message itself stays as it was said.
+    db.execute("""
+        CREATE TABLE archive_recalls (
+            message_id INTEGER PRIMARY KEY REFERENCES messages(id),
+            recall_msgid TEXT NOT NULL,
+            recalled_at TEXT NOT NULL,
+            case_noted INTEGER NOT NULL DEFAULT 0   -- 1 once the case opened from the message has its event
+        )""")
+    # Pictures, voice, files, stickers…: counted for group activity, never stored.
+    db.execute("""
+        CREATE TABLE archive_activity (
+            village TEXT NOT NULL,
+            day TEXT NOT NULL,
+            msgtype TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (village, day, msgtype)
+        )""")
