@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 from datetime import datetime, timezone
 
 import pytest
 
 from bot.clock import TZ
-from bot.config import Archive
+from bot.config import Archive, ConfigError, load_config
 from tests.conftest import CHENGNAN_ROBOT, robot_texts, rows, start_service, stop_service
 from tests.finance_sdk.build import finance_sdk_build  # noqa: F401  (a fixture)
 from tests.finance_sdk.feed import FEED_ENV, ROOM, Feed, text_message
@@ -253,3 +254,53 @@ async def test_a_missing_private_key_alerts_and_keeps_seq(config, clock, feed, f
         assert await both.bot.archive.pull_once() == 2
     finally:
         await stop_service(both)
+
+
+# ---- configuration -----------------------------------------------------------------------------------------
+
+_HEAD, _, _REST = open("config.example.toml", encoding="utf-8").read().partition("\n[archive]\n")
+EXAMPLE = _HEAD + "\n# ---" + _REST.partition("\n# ---")[2]     # the example without its (empty) [archive]
+ARCHIVE = '''
+[archive]
+library = "/opt/wecom/libWeWorkFinanceSdk_C.so"
+secret = "env:ARCHIVE_SECRET"
+stall_minutes = 90
+
+[archive.private_keys]
+1 = "keys/archive_v1.pem"
+2 = "/etc/xiaowei/archive_v2.pem"
+'''
+
+
+def load(tmp_path, text: str):
+    path = tmp_path / "xiaowei.toml"
+    path.write_text(text, encoding="utf-8")
+    return load_config(path, env={"ARCHIVE_SECRET": "s3cret"})
+
+
+def test_archive_section_and_village_roomid_are_read(tmp_path):
+    text = ARCHIVE + EXAMPLE.replace('chat_id = "wrkSFfCgAAcnchengnan"',
+                                     'chat_id = "wrkSFfCgAAcnchengnan"\nroomid = "wrArchiveChengnan"', 1)
+    config = load(tmp_path, text)
+
+    a = config.archive
+    assert (a.library, a.secret, a.poll_seconds, a.stall_minutes) == \
+        ("/opt/wecom/libWeWorkFinanceSdk_C.so", "s3cret", 60, 90)
+    assert a.private_keys == ((1, tmp_path / "keys/archive_v1.pem"), (2, Path("/etc/xiaowei/archive_v2.pem")))
+    assert config.village_by_room("wrArchiveChengnan").name == "城南村"
+    assert config.village_by_room("wrkSFfCgAAcnchengnan") is None        # its roomid replaces the chat_id here
+    assert config.village_by_room(config.village_by_name("双虹村").chat_id).name == "双虹村"   # default: chat_id
+    assert load(tmp_path, EXAMPLE).archive.library == ""                  # no [archive]: no reader
+
+
+@pytest.mark.parametrize("section, key", [
+    ("[archive]\nlibary = \"x.so\"\n", "archive.libary"),
+    ("[archive]\nlibrary = \"x.so\"\n", "archive.secret"),
+    ("[archive]\nlibrary = \"x.so\"\nsecret = \"s\"\n", "archive.private_keys"),
+    ("[archive]\nlibrary = \"x.so\"\nsecret = \"s\"\n[archive.private_keys]\nv1 = \"k.pem\"\n",
+     "archive.private_keys.v1"),
+])
+def test_archive_mistakes_name_the_key(tmp_path, section, key):
+    with pytest.raises(ConfigError) as e:
+        load(tmp_path, section + EXAMPLE)
+    assert e.value.key == key
