@@ -510,7 +510,10 @@ def _check_across(r: _Reader, towns: tuple[Town, ...]) -> None:
                 raise r.fail(f"{town.name}.villages[{vi}].name", f"村名 {village.name} 与 {village_at[village.name]} 重复")
             if village.chat_id in chat_at:
                 raise r.fail(f"{where}.chat_id", f"与 {chat_at[village.chat_id]} 的群 ID 重复")
+            if village.roomid and village.roomid in chat_at:
+                raise r.fail(f"{where}.roomid", f"与 {chat_at[village.roomid]} 的群 ID 重复")
             village_at[village.name] = chat_at[village.chat_id] = robot_at[village.webhook_key] = where
+            chat_at.setdefault(village.roomid or village.chat_id, where)
             roles = [(f"{where}.cadres[{i}]", c) for i, c in enumerate(village.cadres)]
             if village.link_leader:
                 roles.append((f"{where}.link_leader", village.link_leader))

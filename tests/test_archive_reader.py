@@ -304,3 +304,12 @@ def test_archive_mistakes_name_the_key(tmp_path, section, key):
     with pytest.raises(ConfigError) as e:
         load(tmp_path, section + EXAMPLE)
     assert e.value.key == key
+
+
+def test_two_villages_with_one_roomid_are_refused(tmp_path):
+    text = EXAMPLE
+    for chat_id in ("wrkSFfCgAAcnchengnan", "wrkSFfCgAAcnshuanghong"):
+        text = text.replace(f'chat_id = "{chat_id}"', f'chat_id = "{chat_id}"\nroomid = "wrSame"', 1)
+    with pytest.raises(ConfigError) as e:
+        load(tmp_path, text)
+    assert e.value.key.endswith("双虹村.roomid")
