@@ -238,7 +238,7 @@ class Bot:
             "其他村不受影响；这个村今天的这项任务没有完成，请查看日志。", err.cause)
 
     def _calendar_fallback(self, year: int) -> None:
-        text = (f"{year} 年的法定节假日安排尚未录入，期限暂按周末计算。"
+        text = (f"{year} 年的节假日安排尚未录入，期限暂按法定节假日和周末计算，调休未计入。"
                 f"请在 data/holidays/{year}.toml 中录入国务院公布的放假和调休安排。")
         day = self.clock.now().date()
         if self._loop is None:

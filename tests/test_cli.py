@@ -71,3 +71,25 @@ def test_run_job_dry_run_prints_the_nags_of_the_example_configuration(tmp_path, 
     raw = sqlite3.connect(load_config(config_path).storage_path)
     assert raw.execute("SELECT COUNT(*) FROM nags").fetchone()[0] == 0
     assert raw.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0
+
+
+def test_run_job_never_waits_for_messages_it_does_not_handle(tmp_path):
+    """A message still 'new' (a crash, or a busy live server) is the server's to handle: run-job runs its job,
+    says what it made, and returns; it used to queue the message for a dispatcher it never ran, and hang."""
+    import subprocess
+    import sys
+    from bot.config import load_config
+    from bot.storage import connect
+    config_path = tmp_path / "config.toml"
+    config_path.write_text((ROOT / "config.example.toml").read_text(encoding="utf-8")
+                           .replace('api_base = "https://qyapi.weixin.qq.com"', 'api_base = "http://127.0.0.1:9"'),
+                           encoding="utf-8")
+    db = connect(load_config(config_path).storage_path)
+    with db.atomic():
+        db["messages"].insert({"channel": "aibot", "msgid": "m-1", "chattype": "group", "village": "城南村",
+                               "sender": "resident-1", "text": "村口路灯坏了", "received_at": "2026-12-01T07:59:00+08:00",
+                               "status": "new"})
+    done = subprocess.run([sys.executable, "-m", "bot", "run-job", "duty_notice", "--at", "2026-12-01T08:00+08:00",
+                           "--config", str(config_path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "运行 duty_notice" in done.stdout
+    assert db.execute("SELECT status FROM messages").fetchone()[0] == "new"    # left for the server
