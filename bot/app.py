@@ -17,6 +17,7 @@ import aiohttp
 from sqlite_utils import Database
 
 from bot import data, inbox, ledger
+from bot.channels import bridge
 from bot.channels.wecom import WeComClient
 from bot.classifier import Verdict, load as load_classifier
 from bot.clock import Clock, SystemClock
@@ -65,7 +66,7 @@ class Bot:
             if config.aibot.encoding_aes_key else None
         self.roles = Roles(config)
         self.base = Context(config=config, roles=self.roles, calendar=self.calendar, clock=self.clock,
-                            commit=self.commit, read=self.store.read, rehearsal=dry_run)
+                            commit=self.commit, read=self.store.read, wecom=lambda: self.client, rehearsal=dry_run)
         self.dispatcher = Dispatcher(handlers, load=self.load_message, context=self.message_context,
                                      done=self._handled, failed=self._handler_failed)
         self.jobs = JobRunner(jobs, self.base, self._job_failed)
@@ -93,7 +94,8 @@ class Bot:
         self._loop = asyncio.get_running_loop()
         self.session = aiohttp.ClientSession()
         self.client = WeComClient(self.session, self.config.wecom, self.clock)
-        self.outbox = Outbox(self.store, self.client, self.clock, on_parked=self._outbox_parked)
+        self.outbox = Outbox(self.store, self.client, self.clock, on_parked=self._outbox_parked,
+                             gateway=self._push_to_gateway if self.config.bridge.push_url else None)
         if background:
             recovered = await self.store.read(inbox.pending_ids)
             for message_id in recovered:
@@ -200,6 +202,11 @@ class Bot:
     async def load_message(self, message_id: int) -> Message | None:
         row = await self.store.read(inbox.load_row, message_id)
         return inbox.from_row(row, self.config) if row else None
+
+    async def _push_to_gateway(self, row_id: int, payload: dict) -> None:
+        assert self.session is not None
+        await bridge.push(self.session, self.config.bridge.secret, self.config.bridge.push_url, row_id, payload,
+                          self.clock.now())
 
     async def settle(self) -> None:
         """Handle everything received and send everything due (tests and the demo; no sleeping)."""

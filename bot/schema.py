@@ -264,3 +264,31 @@ def m0007(db: Database) -> None:
             assert not broken, broken
     finally:
         db.execute("PRAGMA foreign_keys = ON")
+
+
+@MIGRATIONS(name="0010_group_kinds")
+def m0010(db: Database) -> None:
+    # Customer groups take no post without their owner's tap: the morning's posts (duty notice, the day's positive
+    # item) wait here for the day's one group send, which records its WeCom msgid and how it went.
+    db.execute("""
+        CREATE TABLE group_posts (
+            id INTEGER PRIMARY KEY,
+            village TEXT NOT NULL,
+            day TEXT NOT NULL,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX group_posts_day ON group_posts (day, village)")
+    db.execute("""
+        CREATE TABLE group_sends (
+            id INTEGER PRIMARY KEY,
+            village TEXT NOT NULL,
+            day TEXT NOT NULL,
+            outbox_id INTEGER REFERENCES outbox(id),
+            msgid TEXT,
+            created_at TEXT,
+            status TEXT NOT NULL DEFAULT 'waiting',   -- waiting | sent | reminded | unconfirmed
+            reminded_at TEXT,
+            confirmed_at TEXT,
+            UNIQUE (village, day)
+        )""")
