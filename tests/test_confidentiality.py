@@ -170,3 +170,28 @@ async def test_no_clue_ever_reaches_a_village_target_through_any_channel(service
     # And the inspectors did get every clue, privately.
     inspector_texts = "\n".join(private_to(standin, "zjw-hu"))
     assert all(n in inspector_texts for n in numbers) and all(t in inspector_texts for t in reports.values())
+
+
+async def test_customer_group_drafts_and_group_sends_are_held_to_the_groups_rules(config, clock, standin):
+    """A draft is addressed to a cadre but meant for the group, and a group send goes to the group: neither may
+    carry a clue, whoever delivers it."""
+    from dataclasses import replace
+    from tests.conftest import start_service, stop_service
+    town = config.towns[0]
+    villages = tuple(replace(v, group="customer", webhook_key="") if v.name == "城南村" else v for v in town.villages)
+    service = await start_service(replace(config, towns=(replace(town, villages=villages),)), clock)
+    try:
+        await privately(service, standin, REPORT)
+        village = service.bot.config.village_by_name("城南村")
+        for send in (lambda out: out.group(village, f"诉求：{REPORT}"),
+                     lambda out: out.group(village, "编号 J2026-001 已办结", post="morning"),
+                     lambda out: out.group_send(village, f"昨日：{REPORT}")):
+            try:
+                await service.bot.commit(lambda db, out, s=send: s(out))
+            except ConfidentialityBreach:
+                continue
+            raise AssertionError("a clue was let into a customer group")
+        assert not [t for t in private_to(standin, "cn-zhang") if "低保名额" in t]
+        assert rows(service.bot, "SELECT * FROM group_posts") == [] and rows(service.bot, "SELECT * FROM group_sends") == []
+    finally:
+        await stop_service(service)
