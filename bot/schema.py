@@ -292,3 +292,9 @@ def m0010(db: Database) -> None:
             confirmed_at TEXT,
             UNIQUE (village, day)
         )""")
+
+
+@MIGRATIONS(name="0011_message_media")
+def m0011(db: Database) -> None:
+    # An image, a file or a voice note without words: the bot answers it with a request for a few words of text.
+    db.execute("ALTER TABLE messages ADD COLUMN media TEXT")

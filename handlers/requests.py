@@ -11,6 +11,7 @@ from bot.inbox import Message
 
 POSSIBLE_REQUEST = 0.2   # a request kind's share of the probability that is worth a cadre's glance
 ASK_IN_GROUP = "请在您所在村（社区）的群里@小微 说明情况，这样值班干部能及时看到并办理。"
+PASSED_ON = "收到，已转给值班干部确认，确认后会在群里答复您。"
 
 
 @dataclass(frozen=True)
@@ -39,4 +40,6 @@ async def act(msg: Message, intake: Intake, ctx: MessageContext) -> None:
         if msg.village is None:
             return out.reply(msg, ASK_IN_GROUP)
         casework.open_request(db, out, ctx, msg, intake.kind, intake.confidence, intake.sure)
+        if not intake.sure and (msg.mentions_bot or not msg.in_group):
+            out.reply(msg, PASSED_ON)   # asked of the bot: the resident hears it was not dropped
     await ctx.commit(tx, key=f"m{msg.id}")
