@@ -6,7 +6,7 @@ who acted should read back (or None)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlite_utils import Database
 
@@ -27,7 +27,8 @@ LABEL_WORDS = {"咨询": "consult", "求助": "help", "建议": "suggestion", "�
                "举报": "report", "闲聊": "chatter", "催办": "followup"}
 ACTION_NAMES = {"opened": "登记", "claimed": "认领", "progress": "进展", "answered": "办结", "escalated": "上报",
                 "returned": "退回", "relabeled": "改类", "supervised": "督办", "confirmed": "确认", "rated": "评价",
-                "reopened": "不满意，重新办理", "chased": "催办", "forwarded": "移送", "beyond_village": "村里无法解决"}
+                "reopened": "不满意，重新办理", "chased": "催办", "forwarded": "移送", "beyond_village": "村里无法解决",
+                "responded": "在群里答复", "seconded": "附议"}
 LADDER = ("duty", "secretary", "leader", "inspectors")
 CLUE_THANKS = ("谢谢您的反映。这件事已保密转交镇纪委处理，不会在群里公开，也不会转给村干部。"
                "如需补充情况，可以私聊小微。")
@@ -261,8 +262,10 @@ def confirm(db, out, ctx: Context, msg: Message, note: str, case: Case, village:
 
 
 def show(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village) -> str:
+    backed = seconds(db, case)
     lines = [f"编号 {case.number}｜{case.village}｜{case.kind_name}｜{STATUS_NAMES[case.status]}"
-             f"｜{LEVEL_NAMES[case.level]}里｜期限{wording.day(case.due_at)}", f"内容：{wording.snippet(case.text, 100)}"]
+             f"｜{LEVEL_NAMES[case.level]}里｜期限{wording.day(case.due_at)}" + (f"｜附议 {backed} 人" if backed else ""),
+             f"内容：{wording.snippet(case.text, 100)}"]
     for event in cases.history(db, case.id)[-5:]:
         who = ctx.roles.person(event["actor"])
         note = event["detail"].get("note", "")
@@ -287,6 +290,46 @@ VERBS = {"认领": claim, "进展": progress, "办结": answer, "上报": pass_u
          "退回": send_back, "改类": relabel, "督办": supervise, "确认": confirm, "查看": show}
 
 
+# --- all traffic (bridge, archive): a cadre's reply, a neighbour's support ----------------------------
+
+REPLY_WINDOW = timedelta(hours=24)   # a cadre's group message answers the newest request not yet answered
+SUPPORT_WINDOW = timedelta(days=3)   # a neighbour's "+1" or "我家也是" joins a request this recent
+SAME_PROBLEM = 0.3                   # a request this much like an open one is the same problem, seconded
+
+
+def answered_in_group(db: Database, out: Outgoing, ctx: Context, msg: Message) -> str | None:
+    """A cadre's own words in the group are the first response to the request they answer: recorded, and the
+    cadre is asked privately whether it is done."""
+    village = msg.village
+    waiting = [c for c in cases.find(db, village=village.name, statuses=cases.ACTIVE, since=msg.received_at - REPLY_WINDOW)
+               if c.first_response_at is None and c.received_at <= msg.received_at]
+    if not waiting:
+        return None
+    case = max(waiting, key=lambda c: (similarity(msg.words, c.text) >= SAME_PROBLEM, c.received_at))
+    cases.append(db, case.id, actor=msg.sender, action="responded", now=ctx.now, note=msg.words,
+                 state={"first_response_at": msg.received_at})
+    out.members([msg.sender], f"您在{village.name}群里的答复已记为编号 {case.number}「{wording.snippet(case.text, 14)}」"
+                              f"的首次回应。是否办结 {case.number}？办结请回复“办结 {case.number} 结果”。")
+    return case.number
+
+
+def second(db: Database, ctx: Context, msg: Message, similar_only: bool) -> Case | None:
+    """A resident repeating or supporting an open request joins it (附议) instead of opening a second case."""
+    recent = [c for c in cases.find(db, village=msg.village.name, statuses=cases.ACTIVE,
+                                    since=msg.received_at - SUPPORT_WINDOW) if c.requester != msg.sender]
+    if similar_only:
+        recent = [c for c in recent if similarity(msg.words, c.text) >= SAME_PROBLEM]
+    if not recent:
+        return None
+    case = max(recent, key=lambda c: (similarity(msg.words, c.text), c.received_at))
+    cases.append(db, case.id, actor=msg.sender, action="seconded", now=ctx.now, note=msg.words)
+    return case
+
+
+def seconds(db: Database, case: Case) -> int:
+    return db.execute("SELECT COUNT(*) FROM events WHERE case_id = ? AND action = 'seconded'", [case.id]).fetchone()[0]
+
+
 # --- residents: chase, rate, reopen --------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -299,7 +342,10 @@ class Followup:
 def follow_up(db: Database, out: Outgoing, ctx: Context, msg: Message, f: Followup) -> str | None:
     if msg.in_group and f.number and cases.is_clue_number(f.number):
         return IN_PRIVATE
-    case = _chased_case(db, msg, f)
+    try:
+        case = _chased_case(db, msg, f)
+    except Ambiguous as many:
+        return which(many.candidates)
     if case is not None and case.confidential:
         return _clue_follow_up(db, out, ctx, msg, f, case)
     if case is None:
@@ -343,18 +389,58 @@ def reopen(db: Database, out: Outgoing, ctx: Context, msg: Message, note: str, c
     return f"收到您的意见，编号 {case.number} 已重新办理，{wording.day(due)}前答复，已告知村党支部书记和镇纪委。"
 
 
+class Ambiguous(Exception):
+    """Two or more of the sender's cases fit a follow-up equally well: ask which, never guess."""
+
+    def __init__(self, candidates: list[Case]):
+        self.candidates = candidates
+
+
 def _chased_case(db: Database, msg: Message, f: Followup) -> Case | None:
     if f.number:
         case = cases.get(db, f.number, town=msg.village.town if msg.village else None)
         # A clue's existence is shown only to the resident who raised it, and only in private.
         if case and case.confidential and (case.requester != msg.sender or msg.in_group):
             return None
+        # Another village's case is not this resident's business: it does not exist for them.
+        home = msg.village.name if msg.village else inbox.last_village(db, msg.sender)
+        if case and case.requester != msg.sender and case.village != home:
+            return None
         return case
     # In a group, a resident's own clues are never picked: the group would learn who reported.
     theirs = cases.find(db, requester=msg.sender, confidential=False if msg.in_group else None,
                         village=msg.village.name if msg.village else None)
     wanted = [c for c in theirs if c.status == "answered"] if f.intent != "status" else [c for c in theirs if c.active]
-    return (wanted or theirs or [None])[-1]
+    pool = wanted or theirs
+    if len(pool) <= 1:
+        return pool[-1] if pool else None
+    # Several: the one the words point at ("路那个事情" → the road), else ask which.
+    scored = sorted(((similarity(f.note or msg.words, c.text), c) for c in pool), key=lambda sc: -sc[0])
+    (best, case), (second, _) = scored[0], scored[1]
+    if best >= MATCH and best >= 2 * second:
+        return case
+    raise Ambiguous([c for _, c in scored])
+
+
+MATCH = 0.08   # share of a follow-up's character pairs found in a case's text that points at that case
+
+
+COMMON = set("的了吗呢吧啊呀么个那这是在有我你他她们就也都还又很怎样事情什时候下一")
+
+
+def similarity(text: str, other: str) -> float:
+    """How much of `text` is found in `other`: its character pairs, and its characters that carry meaning
+    (so "路那个事情" still points at the case about 路灯), punctuation aside."""
+    def features(s: str) -> set[str]:
+        s = "".join(ch for ch in s if ch.isalnum())
+        return {s[i:i + 2] for i in range(len(s) - 1)} | {ch for ch in s if ch not in COMMON}
+    mine = features(text)
+    return len(mine & features(other)) / len(mine) if mine else 0.0
+
+
+def which(candidates: list[Case]) -> str:
+    lines = [f"{c.number}「{wording.snippet(c.text, 14)}」{wording.day(c.due_at)}前" for c in candidates[:5]]
+    return "您有几件诉求，请问是哪一件？\n" + "\n".join(lines) + f"\n请回复“查询 编号”，例如“查询 {candidates[0].number}”。"
 
 
 def status_line(db: Database, case: Case) -> str:
