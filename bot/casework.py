@@ -21,8 +21,9 @@ USAGE = {
     "认领": "认领 编号", "进展": "进展 编号 进展情况", "办结": "办结 编号 办理结果", "上报": "上报 编号 原因",
     "无法解决": "无法解决 编号 原因", "退回": "退回 编号 原因", "改类": "改类 编号 咨询/求助/建议/公开/举报/闲聊",
     "督办": "督办 编号 意见", "确认": "确认 编号", "我的": "我的", "查看": "查看 编号",
+    "转办": "转办 编号 咨询/求助/建议/公开",
 }
-NEEDS_NOTE = {"进展", "办结", "上报", "退回", "改类", "无法解决"}
+NEEDS_NOTE = {"进展", "办结", "上报", "退回", "改类", "无法解决", "转办"}
 LABEL_WORDS = {"咨询": "consult", "求助": "help", "建议": "suggestion", "公开": "disclosure", "信息公开": "disclosure",
                "举报": "report", "闲聊": "chatter", "催办": "followup"}
 ACTION_NAMES = {"opened": "登记", "claimed": "认领", "progress": "进展", "answered": "办结", "escalated": "上报",
@@ -30,13 +31,14 @@ ACTION_NAMES = {"opened": "登记", "claimed": "认领", "progress": "进展", "
                 "reopened": "不满意，重新办理", "chased": "催办", "forwarded": "移送", "beyond_village": "村里无法解决",
                 "responded": "在群里答复", "seconded": "附议"}
 LADDER = ("duty", "secretary", "leader", "inspectors")
+TRIAGE_THANKS = "收到，已转交有关人员核实处理。"
 CLUE_THANKS = ("谢谢您的反映。这件事已保密转交镇纪委处理，不会在群里公开，也不会转给村干部。"
                "如需补充情况，可以私聊小微。")
 STAFF_ONLY = "这个命令只有本村干部、镇里工作人员和纪委可以使用。查进度请发“查询 编号”。"
 IN_PRIVATE = "请私聊小微办理。"      # all a group ever hears about a clue command: not even whether it exists
 NOT_FOUND = "没有找到这个编号。"
-CLUE_VERBS = {"认领", "进展", "办结", "查看"}   # a clue never goes up, back or to a village cadre
-CLUE_ONLY = "线索由镇纪委直接办理，只能用：认领、进展、办结、查看。"
+CLUE_VERBS = {"认领", "进展", "办结", "查看", "确认", "转办"}   # a clue never goes up, back or to a village cadre
+CLUE_ONLY = "线索由镇纪委直接办理，只能用：认领、进展、办结、查看；疑似线索用：确认、转办。"
 
 
 # --- who is told ---------------------------------------------------------------------------------------
@@ -99,16 +101,27 @@ def announce(out: Outgoing, case: Case, village: Village, officers: list) -> Non
         f"回复“认领 {case.number}”“办结 {case.number} 结果”，村里解决不了回复“上报 {case.number} 原因”。"))
 
 
-def open_clue(db: Database, out: Outgoing, ctx: Context, msg: Message, confidence: float) -> str:
-    """A report of misconduct: a clue for the town's inspectors only, never echoed, never shown to the village."""
+def open_clue(db: Database, out: Outgoing, ctx: Context, msg: Message, confidence: float,
+              triage: bool = False) -> str:
+    """A report of misconduct: a clue for the town's inspectors only, never echoed, never shown to the village.
+    triage: the reading is unsure (疑似线索); the inspectors confirm it as a clue or pass it on as a request."""
     # A private report: the town of the group the resident last wrote in (a county may have several towns).
     village = msg.village or ctx.config.village_by_name(inbox.last_village(db, msg.sender) or "")
     town = ctx.config.town(village.town) if village else ctx.config.towns[0]
     clue = cases.open_case(db, message_id=msg.id, town=town.name, village=village.name if village else "（私聊）",
                            kind="report", text=msg.words, requester=msg.sender, chat_id=msg.chat_id,
                            received_at=msg.received_at, now=ctx.now, confidence=confidence,
-                           due_at=ctx.due_at("consult", msg.received_at))  # acknowledged within 2 working days
+                           due_at=ctx.due_at("consult", msg.received_at),  # acknowledged within 2 working days
+                           status="unconfirmed" if triage else "open")
     told = inspectors(town)
+    if triage:
+        out.members(told, (
+            f"【疑似线索 {clue.number}】{clue.village}\n收到：{wording.moment(clue.received_at)}\n内容：{clue.text}\n"
+            f"小微拿不准这是不是反映干部问题。是请回复“确认 {clue.number}”；不是请回复“转办 {clue.number} 求助”"
+            f"（或咨询、建议、公开），会作为普通诉求交村里办理。"))
+        cases.append(db, clue.id, actor="小微", action="forwarded", now=ctx.now, note="疑似线索，请纪委甄别",
+                     to=told, channel="app")
+        return TRIAGE_THANKS
     out.members(told, (
         f"【问题线索 {clue.number}】{clue.village}\n收到：{wording.moment(clue.received_at)}\n"
         f"内容：{clue.text}\n反映人平台ID：{clue.requester}（请勿向村干部透露）\n"
@@ -256,6 +269,9 @@ def supervise(db, out, ctx: Context, msg: Message, note: str, case: Case, villag
 def confirm(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village) -> str | None:
     if case.status != "unconfirmed":
         return f"{case.number} 不是待确认的诉求。"
+    if case.confidential:
+        cases.append(db, case.id, actor=msg.sender, action="confirmed", now=ctx.now, state={"status": "open"})
+        return f"已确认 {case.number} 为问题线索，记入台账。"
     cases.append(db, case.id, actor=msg.sender, action="confirmed", now=ctx.now, state={"status": "open"})
     announce(out, cases.get_by_id(db, case.id), village, duty.responsible(db, village, ctx.now.date()))
     return None
@@ -286,8 +302,25 @@ def mine(db: Database, ctx: Context, userid: str) -> str:
         f"{'已超期' if c.overdue(ctx.now) else wording.day(c.due_at)}" for c in held[:20])
 
 
+def release(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village | None) -> str:
+    """The inspectors judge a 疑似线索 not to be about a cadre: it becomes an ordinary request of its village,
+    with a number of its own (the clue's number never leaves the inspectors)."""
+    kind = LABEL_WORDS.get(note.split()[0] if note else "")
+    if case.status != "unconfirmed" or not case.confidential:
+        return f"{case.number} 不是待甄别的疑似线索。"
+    if kind not in REQUEST_KINDS or village is None:
+        return f"用法：{USAGE['转办']}（只有在某个村的群里收到的才能转办）"
+    cases.append(db, case.id, actor=msg.sender, action="released", now=ctx.now, note=KIND_NAMES[kind],
+                 state={"status": "released"})
+    request = cases.open_case(db, message_id=None, town=village.town, village=village.name, kind=kind,
+                              text=case.text, requester=case.requester, chat_id=case.chat_id,
+                              received_at=case.received_at, due_at=ctx.due_at(kind, ctx.now), now=ctx.now)
+    announce(out, request, village, duty.responsible(db, village, ctx.now.date()))
+    return f"已把 {case.number} 转为{village.name}的{KIND_NAMES[kind]}，编号 {request.number}。"
+
+
 VERBS = {"认领": claim, "进展": progress, "办结": answer, "上报": pass_up, "无法解决": beyond_village,
-         "退回": send_back, "改类": relabel, "督办": supervise, "确认": confirm, "查看": show}
+         "退回": send_back, "改类": relabel, "督办": supervise, "确认": confirm, "查看": show, "转办": release}
 
 
 # --- all traffic (bridge, archive): a cadre's reply, a neighbour's support ----------------------------

@@ -124,6 +124,9 @@ class Rules:
     work_end: time = time(17, 30)
     unanswered_hours: int = 4
     holiday_dirs: tuple[Path, ...] = ()
+    # A report's share of the reading at which an unsure message still goes to the inspectors, as 疑似线索 to
+    # triage: a missed report is the worst error there is.
+    triage_threshold: float = 0.08
 
 
 @dataclass(frozen=True)
@@ -375,6 +378,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
         work_end=get("work_end", time, Rules.work_end),
         unanswered_hours=get("unanswered_hours", int, Rules.unanswered_hours, minimum=1),
         holiday_dirs=holiday_dirs,
+        triage_threshold=get("triage_threshold", float, Rules.triage_threshold, minimum=0, maximum=1),
     )
     if rules.work_start >= rules.work_end:
         raise r.fail("rules.work_end", f"应晚于 work_start（{rules.work_start:%H:%M}），实际是 {rules.work_end:%H:%M}")

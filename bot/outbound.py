@@ -155,6 +155,9 @@ class Outgoing:
                 raise ConfidentialityBreach(f"a clue would reach a {audience.kind} audience; refused")
 
     def _may_see(self, audience: Audience, clue: _Clue) -> bool:
+        if not clue.town:    # a clue number with no live clue behind it (released, or never was): inspectors only
+            return audience.kind == "inspectors" or (audience.kind == "person" and any(
+                p.userid == audience.name for t in self.config.towns for p in t.inspectors))
         if audience.kind == "inspectors":
             return audience.name == clue.town
         if audience.kind == "person":
@@ -177,7 +180,7 @@ class Outgoing:
         if self._clues is None:
             rows = self.db.execute(
                 "SELECT c.number, c.town, c.requester, c.text FROM cases c JOIN case_state s ON s.case_id = c.id "
-                "WHERE c.kind = 'report' OR s.kind = 'report'").fetchall()
+                "WHERE (c.kind = 'report' OR s.kind = 'report') AND s.status != 'released'").fetchall()
             self._clues = [_Clue(number.upper(), town, requester, _windows(text)) for number, town, requester, text
                            in rows]
         return self._clues

@@ -93,3 +93,15 @@ def test_run_job_never_waits_for_messages_it_does_not_handle(tmp_path):
                            "--config", str(config_path)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "运行 duty_notice" in done.stdout
     assert db.execute("SELECT status FROM messages").fetchone()[0] == "new"    # left for the server
+
+
+def test_classify_says_what_the_bot_would_do_with_each_text():
+    import io
+    import json
+    from bot.cli.tools import classify_texts
+    lines = "\n".join(json.dumps({"id": i, "text": t}, ensure_ascii=False) for i, t in enumerate(
+        ["村口那盏路灯坏了一个多星期了，晚上黑乎乎的，麻烦派人来修一下", "村主任把低保名额给了他自己的亲戚", "大家早上好"]))
+    out = io.StringIO()
+    assert classify_texts([], io.StringIO(lines), out, io.StringIO()) == 0
+    routes = [json.loads(line)["route"] for line in out.getvalue().splitlines()]
+    assert routes == ["case", "clue", "none"]

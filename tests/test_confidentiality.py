@@ -195,3 +195,29 @@ async def test_customer_group_drafts_and_group_sends_are_held_to_the_groups_rule
         assert rows(service.bot, "SELECT * FROM group_posts") == [] and rows(service.bot, "SELECT * FROM group_sends") == []
     finally:
         await stop_service(service)
+
+
+async def test_a_possible_report_goes_to_the_inspectors_to_triage_and_can_be_released(config, clock, standin):
+    """Below the line a possible report is not dropped and not sent to the village: it is a 疑似线索 for the
+    inspectors, who confirm it as a clue or release it to the village as an ordinary request."""
+    from dataclasses import replace
+    from tests.conftest import robot_texts, start_service, stop_service
+    unsure = replace(config.rules, confidence_threshold=1.0, triage_threshold=0.0)   # everything is unsure
+    service = await start_service(replace(config, rules=unsure), clock)
+    try:
+        answer = await say(service, standin, "村口那盏路灯坏了好久，村里一直没人管")
+        assert answer == "收到，已转交有关人员核实处理。"
+        assert robot_texts(standin) == [] and not [u for u in VILLAGE_PEOPLE if private_to(standin, u)]
+        [triage] = private_to(standin, "zjw-hu")
+        assert triage.startswith("【疑似线索 J2026-001】") and "转办 J2026-001 求助" in triage
+        released = await privately(service, standin, "转办 J2026-001 求助", userid="zjw-hu")
+        assert released == "已把 J2026-001 转为城南村的求助，编号 101。"
+        [announced] = robot_texts(standin)
+        assert "编号 101" in announced and "J2026" not in announced
+        status = rows(service.bot, "SELECT c.number, s.status FROM cases c JOIN case_state s ON s.case_id = c.id "
+                               "ORDER BY c.id")
+        assert status == [{"number": "J2026-001", "status": "released"}, {"number": "101", "status": "open"}]
+        await say(service, standin, "后山那条路坑坑洼洼的，下雨天根本走不了")
+        assert await privately(service, standin, "确认 J2026-002", userid="zjw-hu") == "已确认 J2026-002 为问题线索，记入台账。"
+    finally:
+        await stop_service(service)
