@@ -91,10 +91,13 @@ def open_request(db: Database, out: Outgoing, ctx: Context, msg: Message, kind: 
 
 
 def announce(out: Outgoing, case: Case, village: Village, officers: list) -> None:
-    """The group answer and the private alert for a case now open; also when a cadre confirms one."""
-    names = "、".join(c.name for c in officers)
-    out.group(village, f"收到，已登记为{case.kind_name}，编号 {case.number}，{wording.day(case.due_at)}前办结。"
-                       f"值班干部{names}会跟进。", mentions=[c.userid for c in officers])
+    """The group answer and the private alert for a case now open; also when a cadre confirms one. The answer
+    names the matter in the resident's own words and says when and who, in words an elderly resident reads
+    at a glance (no "求助", "咨询" jargon)."""
+    names = "、".join(f"{c.post}{c.name}" for c in officers)
+    out.group(village, f"收到您说的“{wording.snippet(case.text, 16)}”，已登记，编号 {case.number}，"
+                       f"{wording.day(case.due_at)}前答复您。{names}负责跟进。",
+              mentions=[case.requester, *(c.userid for c in officers)])
     out.members([c.userid for c in officers], (
         f"【新诉求 {case.number}·{case.kind_name}】{village.name}\n"
         f"内容：{wording.snippet(case.text, 120)}\n期限：{wording.day(case.due_at)}\n"
@@ -171,10 +174,16 @@ def _town_of(ctx: Context, userid: str) -> str | None:
     return roles[0].town.name if roles else None
 
 
-def claim(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village) -> str:
+def claim(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village) -> str | None:
     cases.append(db, case.id, actor=msg.sender, action="claimed", now=ctx.now,
                  state={"assignee": msg.sender, "first_response_at": case.first_response_at or ctx.now})
-    return f"已认领 {case.number}，请在{wording.day(case.due_at)}前办结。"
+    if case.confidential:
+        return f"已认领线索 {case.number}。"
+    who = ctx.roles.person(msg.sender)
+    # News for the residents, not an order to the cadre: who took it and by when they will hear.
+    out.group(village, f"编号 {case.number} 已由{who.display if who else '干部'}认领办理，"
+                       f"{wording.day(case.due_at)}前答复。", mentions=[case.requester])
+    return None if msg.in_group else f"已认领 {case.number}，期限{wording.day(case.due_at)}。"
 
 
 def progress(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village) -> str | None:
@@ -209,7 +218,8 @@ def pass_up(db, out, ctx: Context, msg: Message, note: str, case: Case, village:
     out.members(told + inspectors(town),
                 f"【上报 {case.number}·{case.kind_name}】{case.village}报{LEVEL_NAMES[level]}里办理\n"
                 f"诉求：{wording.snippet(case.text, 100)}\n原因：{note}\n期限：{wording.day(due)}")
-    out.group(village, f"编号 {case.number} 已转{LEVEL_NAMES[level]}里办理，{wording.day(due)}前答复。")
+    out.group(village, f"编号 {case.number} 村里解决不了，已转{LEVEL_NAMES[level]}里办理（{wording.snippet(note, 20)}），"
+                       f"{wording.day(due)}前答复您。", mentions=[case.requester])
     return None if msg.in_group else f"{case.number} 已上报{LEVEL_NAMES[level]}里。"
 
 
@@ -388,7 +398,7 @@ def follow_up(db: Database, out: Outgoing, ctx: Context, msg: Message, f: Follow
     if f.intent == "status" or (case.status != "answered" and f.intent == "happy"):
         if f.intent == "status" and case.active:
             cases.append(db, case.id, actor=msg.sender, action="chased", now=ctx.now, note=f.note)
-        return status_line(db, case)
+        return status_line(db, case, ctx.roles)
     if case.requester != msg.sender:
         return "只有提出这件诉求的群众本人可以评价。"
     if f.intent == "happy":
@@ -402,7 +412,7 @@ def _clue_follow_up(db: Database, out: Outgoing, ctx: Context, msg: Message, f: 
     """The reporter, privately, about their own clue: its status, or a rating that goes to the inspectors.
     A rating of a clue touches no deadline: the inspectors' own ledger decides what happens next."""
     if f.intent == "status":
-        return status_line(db, case)
+        return status_line(db, case, ctx.roles)
     rating = "不满意" if f.intent == "unhappy" else "满意"
     cases.append(db, case.id, actor=msg.sender, action="rated", now=ctx.now, note=f.note, state={"rating": rating})
     out.members(inspectors(ctx.config.town(case.town)),
@@ -411,7 +421,15 @@ def _clue_follow_up(db: Database, out: Outgoing, ctx: Context, msg: Message, f: 
 
 
 def reopen(db: Database, out: Outgoing, ctx: Context, msg: Message, note: str, case: Case) -> str:
-    """不满意: the case opens again with a fresh limit; the party secretary and the inspectors hear of it."""
+    """不满意: the case opens again with a fresh limit; the party secretary and the inspectors hear of it.
+    A case not yet answered is not "reopened": the resident's displeasure is passed on as it is."""
+    if case.status != "answered":
+        cases.append(db, case.id, actor=msg.sender, action="chased", now=ctx.now, note=note)
+        village = ctx.config.village_by_name(case.village)
+        out.members([village.secretary.userid] + inspectors(ctx.config.town(case.town)),
+                    f"【群众不满意 {case.number}】{case.village}·{case.kind_name}，还没有答复\n"
+                    f"诉求：{wording.snippet(case.text, 80)}\n意见：{note or '（未说明）'}")
+        return f"收到您的意见，编号 {case.number} 还在办理，{wording.day(case.due_at)}前答复，已告知村党支部书记和镇纪委。"
     due = ctx.due_at(case.kind, ctx.now)
     cases.append(db, case.id, actor=msg.sender, action="reopened", now=ctx.now, note=note,
                  state={"rating": "不满意", "status": "open", "due_at": due, "answered_at": None})
@@ -476,16 +494,29 @@ def which(candidates: list[Case]) -> str:
     return "您有几件诉求，请问是哪一件？\n" + "\n".join(lines) + f"\n请回复“查询 编号”，例如“查询 {candidates[0].number}”。"
 
 
-def status_line(db: Database, case: Case) -> str:
+def status_line(db: Database, case: Case, roles=None) -> str:
     head = f"编号 {case.number}（{case.kind_name}）：{STATUS_NAMES[case.status]}"
     if case.confidential:
         return head + "，镇纪委正在核查，结果会保密告知您。"
+    events = cases.history(db, case.id)
     if case.active:
-        head += f"，{LEVEL_NAMES[case.level]}里办理，{wording.day(case.due_at)}前办结"
-    notes = [e for e in cases.history(db, case.id) if e["action"] in ("progress", "answered", "escalated")]
-    if notes:
-        head += f"。最新：{wording.snippet(notes[-1]['detail']['note'], 60)}"
+        holder = holder_name(case, events, roles)
+        head += f"，{holder}，{wording.day(case.due_at)}前答复"
+    latest = next((e for e in reversed(events) if e["action"] in ("progress", "answered", "escalated", "reopened")),
+                  None)
+    if latest and latest["action"] == "reopened":
+        head += "。您说不满意后已重新办理"
+    elif latest and latest["detail"].get("note"):
+        head += f"。最新：{wording.snippet(latest['detail']['note'], 60)}"
     return head + "。"
+
+
+def holder_name(case: Case, events: list[dict], roles) -> str:
+    """Who handles it, as a resident would say it: the cadre by post and name, or the town, or the county."""
+    if case.level != "village":
+        return f"已转{LEVEL_NAMES[case.level]}里办理"
+    person = roles.person(case.assignee) if roles is not None and case.assignee else None
+    return f"由{person.display}办理" if person else "村里正在办理"
 
 
 # --- deadlines: what nags and the digest read ----------------------------------------------------------
