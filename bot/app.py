@@ -17,6 +17,7 @@ import aiohttp
 from sqlite_utils import Database
 
 from bot import data, inbox, ledger
+from bot.channels import bridge
 from bot.channels.archive import ArchiveReader
 from bot.channels.wecom import WeComClient
 from bot.classifier import Verdict, load as load_classifier
@@ -66,7 +67,7 @@ class Bot:
             if config.aibot.encoding_aes_key else None
         self.roles = Roles(config)
         self.base = Context(config=config, roles=self.roles, calendar=self.calendar, clock=self.clock,
-                            commit=self.commit, read=self.store.read, rehearsal=dry_run)
+                            commit=self.commit, read=self.store.read, wecom=lambda: self.client, rehearsal=dry_run)
         self.dispatcher = Dispatcher(handlers, load=self.load_message, context=self.message_context,
                                      done=self._handled, failed=self._handler_failed)
         self.jobs = JobRunner(jobs, self.base, self._job_failed)
@@ -95,7 +96,8 @@ class Bot:
         self._loop = asyncio.get_running_loop()
         self.session = aiohttp.ClientSession()
         self.client = WeComClient(self.session, self.config.wecom, self.clock)
-        self.outbox = Outbox(self.store, self.client, self.clock, on_parked=self._outbox_parked)
+        self.outbox = Outbox(self.store, self.client, self.clock, on_parked=self._outbox_parked,
+                             gateway=self._push_to_gateway if self.config.bridge.push_url else None)
         if background:
             recovered = await self.store.read(inbox.pending_ids)
             for message_id in recovered:
@@ -210,6 +212,11 @@ class Bot:
         row = await self.store.read(inbox.load_row, message_id)
         return inbox.from_row(row, self.config) if row else None
 
+    async def _push_to_gateway(self, row_id: int, payload: dict) -> None:
+        assert self.session is not None
+        await bridge.push(self.session, self.config.bridge.secret, self.config.bridge.push_url, row_id, payload,
+                          self.clock.now())
+
     async def settle(self) -> None:
         """Handle everything received and send everything due (tests and the demo; no sleeping)."""
         await self.dispatcher.idle()
@@ -247,7 +254,7 @@ class Bot:
             "其他村不受影响；这个村今天的这项任务没有完成，请查看日志。", err.cause)
 
     def _calendar_fallback(self, year: int) -> None:
-        text = (f"{year} 年的法定节假日安排尚未录入，期限暂按周末计算。"
+        text = (f"{year} 年的节假日安排尚未录入，期限暂按法定节假日和周末计算，调休未计入。"
                 f"请在 data/holidays/{year}.toml 中录入国务院公布的放假和调休安排。")
         day = self.clock.now().date()
         if self._loop is None:

@@ -22,7 +22,8 @@ LEVELS = ("village", "town", "county")
 ACTIVE = ("unconfirmed", "open")          # still waiting for the village (or town) to act
 DONE = ("answered", "closed")
 STATUS_NAMES = {"unconfirmed": "待确认", "open": "办理中", "answered": "已办结", "closed": "已评价",
-                "dismissed": "不予登记"}
+                "dismissed": "不予登记",
+                "released": "已转为普通诉求"}
 GENESIS = "0" * 64
 
 

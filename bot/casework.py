@@ -6,7 +6,7 @@ who acted should read back (or None)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlite_utils import Database
 
@@ -21,21 +21,24 @@ USAGE = {
     "认领": "认领 编号", "进展": "进展 编号 进展情况", "办结": "办结 编号 办理结果", "上报": "上报 编号 原因",
     "无法解决": "无法解决 编号 原因", "退回": "退回 编号 原因", "改类": "改类 编号 咨询/求助/建议/公开/举报/闲聊",
     "督办": "督办 编号 意见", "确认": "确认 编号", "我的": "我的", "查看": "查看 编号",
+    "转办": "转办 编号 咨询/求助/建议/公开",
 }
-NEEDS_NOTE = {"进展", "办结", "上报", "退回", "改类", "无法解决"}
+NEEDS_NOTE = {"进展", "办结", "上报", "退回", "改类", "无法解决", "转办"}
 LABEL_WORDS = {"咨询": "consult", "求助": "help", "建议": "suggestion", "公开": "disclosure", "信息公开": "disclosure",
                "举报": "report", "闲聊": "chatter", "催办": "followup"}
 ACTION_NAMES = {"opened": "登记", "claimed": "认领", "progress": "进展", "answered": "办结", "escalated": "上报",
                 "returned": "退回", "relabeled": "改类", "supervised": "督办", "confirmed": "确认", "rated": "评价",
-                "reopened": "不满意，重新办理", "chased": "催办", "forwarded": "移送", "beyond_village": "村里无法解决"}
+                "reopened": "不满意，重新办理", "chased": "催办", "forwarded": "移送", "beyond_village": "村里无法解决",
+                "responded": "在群里答复", "seconded": "附议"}
 LADDER = ("duty", "secretary", "leader", "inspectors")
+TRIAGE_THANKS = "收到，已转交有关人员核实处理。"
 CLUE_THANKS = ("谢谢您的反映。这件事已保密转交镇纪委处理，不会在群里公开，也不会转给村干部。"
                "如需补充情况，可以私聊小微。")
 STAFF_ONLY = "这个命令只有本村干部、镇里工作人员和纪委可以使用。查进度请发“查询 编号”。"
 IN_PRIVATE = "请私聊小微办理。"      # all a group ever hears about a clue command: not even whether it exists
 NOT_FOUND = "没有找到这个编号。"
-CLUE_VERBS = {"认领", "进展", "办结", "查看"}   # a clue never goes up, back or to a village cadre
-CLUE_ONLY = "线索由镇纪委直接办理，只能用：认领、进展、办结、查看。"
+CLUE_VERBS = {"认领", "进展", "办结", "查看", "确认", "转办"}   # a clue never goes up, back or to a village cadre
+CLUE_ONLY = "线索由镇纪委直接办理，只能用：认领、进展、办结、查看；疑似线索用：确认、转办。"
 
 
 # --- who is told ---------------------------------------------------------------------------------------
@@ -88,26 +91,40 @@ def open_request(db: Database, out: Outgoing, ctx: Context, msg: Message, kind: 
 
 
 def announce(out: Outgoing, case: Case, village: Village, officers: list) -> None:
-    """The group answer and the private alert for a case now open; also when a cadre confirms one."""
-    names = "、".join(c.name for c in officers)
-    out.group(village, f"收到，已登记为{case.kind_name}，编号 {case.number}，{wording.day(case.due_at)}前办结。"
-                       f"值班干部{names}会跟进。", mentions=[c.userid for c in officers])
+    """The group answer and the private alert for a case now open; also when a cadre confirms one. The answer
+    names the matter in the resident's own words and says when and who, in words an elderly resident reads
+    at a glance (no "求助", "咨询" jargon)."""
+    names = "、".join(f"{c.post}{c.name}" for c in officers)
+    out.group(village, f"收到您说的“{wording.snippet(case.text, 16)}”，已登记，编号 {case.number}，"
+                       f"{wording.day(case.due_at)}前答复您。{names}负责跟进。",
+              mentions=[case.requester, *(c.userid for c in officers)])
     out.members([c.userid for c in officers], (
         f"【新诉求 {case.number}·{case.kind_name}】{village.name}\n"
         f"内容：{wording.snippet(case.text, 120)}\n期限：{wording.day(case.due_at)}\n"
         f"回复“认领 {case.number}”“办结 {case.number} 结果”，村里解决不了回复“上报 {case.number} 原因”。"))
 
 
-def open_clue(db: Database, out: Outgoing, ctx: Context, msg: Message, confidence: float) -> str:
-    """A report of misconduct: a clue for the town's inspectors only, never echoed, never shown to the village."""
+def open_clue(db: Database, out: Outgoing, ctx: Context, msg: Message, confidence: float,
+              triage: bool = False) -> str:
+    """A report of misconduct: a clue for the town's inspectors only, never echoed, never shown to the village.
+    triage: the reading is unsure (疑似线索); the inspectors confirm it as a clue or pass it on as a request."""
     # A private report: the town of the group the resident last wrote in (a county may have several towns).
     village = msg.village or ctx.config.village_by_name(inbox.last_village(db, msg.sender) or "")
     town = ctx.config.town(village.town) if village else ctx.config.towns[0]
     clue = cases.open_case(db, message_id=msg.id, town=town.name, village=village.name if village else "（私聊）",
                            kind="report", text=msg.words, requester=msg.sender, chat_id=msg.chat_id,
                            received_at=msg.received_at, now=ctx.now, confidence=confidence,
-                           due_at=ctx.due_at("consult", msg.received_at))  # acknowledged within 2 working days
+                           due_at=ctx.due_at("consult", msg.received_at),  # acknowledged within 2 working days
+                           status="unconfirmed" if triage else "open")
     told = inspectors(town)
+    if triage:
+        out.members(told, (
+            f"【疑似线索 {clue.number}】{clue.village}\n收到：{wording.moment(clue.received_at)}\n内容：{clue.text}\n"
+            f"小微拿不准这是不是反映干部问题。是请回复“确认 {clue.number}”；不是请回复“转办 {clue.number} 求助”"
+            f"（或咨询、建议、公开），会作为普通诉求交村里办理。"))
+        cases.append(db, clue.id, actor="小微", action="forwarded", now=ctx.now, note="疑似线索，请纪委甄别",
+                     to=told, channel="app")
+        return TRIAGE_THANKS
     out.members(told, (
         f"【问题线索 {clue.number}】{clue.village}\n收到：{wording.moment(clue.received_at)}\n"
         f"内容：{clue.text}\n反映人平台ID：{clue.requester}（请勿向村干部透露）\n"
@@ -157,10 +174,16 @@ def _town_of(ctx: Context, userid: str) -> str | None:
     return roles[0].town.name if roles else None
 
 
-def claim(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village) -> str:
+def claim(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village) -> str | None:
     cases.append(db, case.id, actor=msg.sender, action="claimed", now=ctx.now,
                  state={"assignee": msg.sender, "first_response_at": case.first_response_at or ctx.now})
-    return f"已认领 {case.number}，请在{wording.day(case.due_at)}前办结。"
+    if case.confidential:
+        return f"已认领线索 {case.number}。"
+    who = ctx.roles.person(msg.sender)
+    # News for the residents, not an order to the cadre: who took it and by when they will hear.
+    out.group(village, f"编号 {case.number} 已由{who.display if who else '干部'}认领办理，"
+                       f"{wording.day(case.due_at)}前答复。", mentions=[case.requester])
+    return None if msg.in_group else f"已认领 {case.number}，期限{wording.day(case.due_at)}。"
 
 
 def progress(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village) -> str | None:
@@ -195,7 +218,8 @@ def pass_up(db, out, ctx: Context, msg: Message, note: str, case: Case, village:
     out.members(told + inspectors(town),
                 f"【上报 {case.number}·{case.kind_name}】{case.village}报{LEVEL_NAMES[level]}里办理\n"
                 f"诉求：{wording.snippet(case.text, 100)}\n原因：{note}\n期限：{wording.day(due)}")
-    out.group(village, f"编号 {case.number} 已转{LEVEL_NAMES[level]}里办理，{wording.day(due)}前答复。")
+    out.group(village, f"编号 {case.number} 村里解决不了，已转{LEVEL_NAMES[level]}里办理（{wording.snippet(note, 20)}），"
+                       f"{wording.day(due)}前答复您。", mentions=[case.requester])
     return None if msg.in_group else f"{case.number} 已上报{LEVEL_NAMES[level]}里。"
 
 
@@ -255,14 +279,19 @@ def supervise(db, out, ctx: Context, msg: Message, note: str, case: Case, villag
 def confirm(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village) -> str | None:
     if case.status != "unconfirmed":
         return f"{case.number} 不是待确认的诉求。"
+    if case.confidential:
+        cases.append(db, case.id, actor=msg.sender, action="confirmed", now=ctx.now, state={"status": "open"})
+        return f"已确认 {case.number} 为问题线索，记入台账。"
     cases.append(db, case.id, actor=msg.sender, action="confirmed", now=ctx.now, state={"status": "open"})
     announce(out, cases.get_by_id(db, case.id), village, duty.responsible(db, village, ctx.now.date()))
     return None
 
 
 def show(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village) -> str:
+    backed = seconds(db, case)
     lines = [f"编号 {case.number}｜{case.village}｜{case.kind_name}｜{STATUS_NAMES[case.status]}"
-             f"｜{LEVEL_NAMES[case.level]}里｜期限{wording.day(case.due_at)}", f"内容：{wording.snippet(case.text, 100)}"]
+             f"｜{LEVEL_NAMES[case.level]}里｜期限{wording.day(case.due_at)}" + (f"｜附议 {backed} 人" if backed else ""),
+             f"内容：{wording.snippet(case.text, 100)}"]
     for event in cases.history(db, case.id)[-5:]:
         who = ctx.roles.person(event["actor"])
         note = event["detail"].get("note", "")
@@ -283,8 +312,65 @@ def mine(db: Database, ctx: Context, userid: str) -> str:
         f"{'已超期' if c.overdue(ctx.now) else wording.day(c.due_at)}" for c in held[:20])
 
 
+def release(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village | None) -> str:
+    """The inspectors judge a 疑似线索 not to be about a cadre: it becomes an ordinary request of its village,
+    with a number of its own (the clue's number never leaves the inspectors)."""
+    kind = LABEL_WORDS.get(note.split()[0] if note else "")
+    if case.status != "unconfirmed" or not case.confidential:
+        return f"{case.number} 不是待甄别的疑似线索。"
+    if kind not in REQUEST_KINDS or village is None:
+        return f"用法：{USAGE['转办']}（只有在某个村的群里收到的才能转办）"
+    cases.append(db, case.id, actor=msg.sender, action="released", now=ctx.now, note=KIND_NAMES[kind],
+                 state={"status": "released"})
+    request = cases.open_case(db, message_id=None, town=village.town, village=village.name, kind=kind,
+                              text=case.text, requester=case.requester, chat_id=case.chat_id,
+                              received_at=case.received_at, due_at=ctx.due_at(kind, ctx.now), now=ctx.now)
+    announce(out, request, village, duty.responsible(db, village, ctx.now.date()))
+    return f"已把 {case.number} 转为{village.name}的{KIND_NAMES[kind]}，编号 {request.number}。"
+
+
 VERBS = {"认领": claim, "进展": progress, "办结": answer, "上报": pass_up, "无法解决": beyond_village,
-         "退回": send_back, "改类": relabel, "督办": supervise, "确认": confirm, "查看": show}
+         "退回": send_back, "改类": relabel, "督办": supervise, "确认": confirm, "查看": show, "转办": release}
+
+
+# --- all traffic (bridge, archive): a cadre's reply, a neighbour's support ----------------------------
+
+REPLY_WINDOW = timedelta(hours=24)   # a cadre's group message answers the newest request not yet answered
+SUPPORT_WINDOW = timedelta(days=3)   # a neighbour's "+1" or "我家也是" joins a request this recent
+SAME_PROBLEM = 0.3                   # a request this much like an open one is the same problem, seconded
+
+
+def answered_in_group(db: Database, out: Outgoing, ctx: Context, msg: Message) -> str | None:
+    """A cadre's own words in the group are the first response to the request they answer: recorded, and the
+    cadre is asked privately whether it is done."""
+    village = msg.village
+    waiting = [c for c in cases.find(db, village=village.name, statuses=cases.ACTIVE, since=msg.received_at - REPLY_WINDOW)
+               if c.first_response_at is None and c.received_at <= msg.received_at]
+    if not waiting:
+        return None
+    case = max(waiting, key=lambda c: (similarity(msg.words, c.text) >= SAME_PROBLEM, c.received_at))
+    cases.append(db, case.id, actor=msg.sender, action="responded", now=ctx.now, note=msg.words,
+                 state={"first_response_at": msg.received_at})
+    out.members([msg.sender], f"您在{village.name}群里的答复已记为编号 {case.number}「{wording.snippet(case.text, 14)}」"
+                              f"的首次回应。是否办结 {case.number}？办结请回复“办结 {case.number} 结果”。")
+    return case.number
+
+
+def second(db: Database, ctx: Context, msg: Message, similar_only: bool) -> Case | None:
+    """A resident repeating or supporting an open request joins it (附议) instead of opening a second case."""
+    recent = [c for c in cases.find(db, village=msg.village.name, statuses=cases.ACTIVE,
+                                    since=msg.received_at - SUPPORT_WINDOW) if c.requester != msg.sender]
+    if similar_only:
+        recent = [c for c in recent if similarity(msg.words, c.text) >= SAME_PROBLEM]
+    if not recent:
+        return None
+    case = max(recent, key=lambda c: (similarity(msg.words, c.text), c.received_at))
+    cases.append(db, case.id, actor=msg.sender, action="seconded", now=ctx.now, note=msg.words)
+    return case
+
+
+def seconds(db: Database, case: Case) -> int:
+    return db.execute("SELECT COUNT(*) FROM events WHERE case_id = ? AND action = 'seconded'", [case.id]).fetchone()[0]
 
 
 # --- residents: chase, rate, reopen --------------------------------------------------------------------
@@ -299,7 +385,10 @@ class Followup:
 def follow_up(db: Database, out: Outgoing, ctx: Context, msg: Message, f: Followup) -> str | None:
     if msg.in_group and f.number and cases.is_clue_number(f.number):
         return IN_PRIVATE
-    case = _chased_case(db, msg, f)
+    try:
+        case = _chased_case(db, msg, f)
+    except Ambiguous as many:
+        return which(many.candidates)
     if case is not None and case.confidential:
         return _clue_follow_up(db, out, ctx, msg, f, case)
     if case is None:
@@ -309,7 +398,7 @@ def follow_up(db: Database, out: Outgoing, ctx: Context, msg: Message, f: Follow
     if f.intent == "status" or (case.status != "answered" and f.intent == "happy"):
         if f.intent == "status" and case.active:
             cases.append(db, case.id, actor=msg.sender, action="chased", now=ctx.now, note=f.note)
-        return status_line(db, case)
+        return status_line(db, case, ctx.roles)
     if case.requester != msg.sender:
         return "只有提出这件诉求的群众本人可以评价。"
     if f.intent == "happy":
@@ -323,7 +412,7 @@ def _clue_follow_up(db: Database, out: Outgoing, ctx: Context, msg: Message, f: 
     """The reporter, privately, about their own clue: its status, or a rating that goes to the inspectors.
     A rating of a clue touches no deadline: the inspectors' own ledger decides what happens next."""
     if f.intent == "status":
-        return status_line(db, case)
+        return status_line(db, case, ctx.roles)
     rating = "不满意" if f.intent == "unhappy" else "满意"
     cases.append(db, case.id, actor=msg.sender, action="rated", now=ctx.now, note=f.note, state={"rating": rating})
     out.members(inspectors(ctx.config.town(case.town)),
@@ -332,7 +421,15 @@ def _clue_follow_up(db: Database, out: Outgoing, ctx: Context, msg: Message, f: 
 
 
 def reopen(db: Database, out: Outgoing, ctx: Context, msg: Message, note: str, case: Case) -> str:
-    """不满意: the case opens again with a fresh limit; the party secretary and the inspectors hear of it."""
+    """不满意: the case opens again with a fresh limit; the party secretary and the inspectors hear of it.
+    A case not yet answered is not "reopened": the resident's displeasure is passed on as it is."""
+    if case.status != "answered":
+        cases.append(db, case.id, actor=msg.sender, action="chased", now=ctx.now, note=note)
+        village = ctx.config.village_by_name(case.village)
+        out.members([village.secretary.userid] + inspectors(ctx.config.town(case.town)),
+                    f"【群众不满意 {case.number}】{case.village}·{case.kind_name}，还没有答复\n"
+                    f"诉求：{wording.snippet(case.text, 80)}\n意见：{note or '（未说明）'}")
+        return f"收到您的意见，编号 {case.number} 还在办理，{wording.day(case.due_at)}前答复，已告知村党支部书记和镇纪委。"
     due = ctx.due_at(case.kind, ctx.now)
     cases.append(db, case.id, actor=msg.sender, action="reopened", now=ctx.now, note=note,
                  state={"rating": "不满意", "status": "open", "due_at": due, "answered_at": None})
@@ -343,30 +440,83 @@ def reopen(db: Database, out: Outgoing, ctx: Context, msg: Message, note: str, c
     return f"收到您的意见，编号 {case.number} 已重新办理，{wording.day(due)}前答复，已告知村党支部书记和镇纪委。"
 
 
+class Ambiguous(Exception):
+    """Two or more of the sender's cases fit a follow-up equally well: ask which, never guess."""
+
+    def __init__(self, candidates: list[Case]):
+        self.candidates = candidates
+
+
 def _chased_case(db: Database, msg: Message, f: Followup) -> Case | None:
     if f.number:
         case = cases.get(db, f.number, town=msg.village.town if msg.village else None)
         # A clue's existence is shown only to the resident who raised it, and only in private.
         if case and case.confidential and (case.requester != msg.sender or msg.in_group):
             return None
+        # Another village's case is not this resident's business: it does not exist for them.
+        home = msg.village.name if msg.village else inbox.last_village(db, msg.sender)
+        if case and case.requester != msg.sender and case.village != home:
+            return None
         return case
     # In a group, a resident's own clues are never picked: the group would learn who reported.
     theirs = cases.find(db, requester=msg.sender, confidential=False if msg.in_group else None,
                         village=msg.village.name if msg.village else None)
     wanted = [c for c in theirs if c.status == "answered"] if f.intent != "status" else [c for c in theirs if c.active]
-    return (wanted or theirs or [None])[-1]
+    pool = wanted or theirs
+    if len(pool) <= 1:
+        return pool[-1] if pool else None
+    # Several: the one the words point at ("路那个事情" → the road), else ask which.
+    scored = sorted(((similarity(f.note or msg.words, c.text), c) for c in pool), key=lambda sc: -sc[0])
+    (best, case), (second, _) = scored[0], scored[1]
+    if best >= MATCH and best >= 2 * second:
+        return case
+    raise Ambiguous([c for _, c in scored])
 
 
-def status_line(db: Database, case: Case) -> str:
+MATCH = 0.08   # share of a follow-up's character pairs found in a case's text that points at that case
+
+
+COMMON = set("的了吗呢吧啊呀么个那这是在有我你他她们就也都还又很怎样事情什时候下一")
+
+
+def similarity(text: str, other: str) -> float:
+    """How much of `text` is found in `other`: its character pairs, and its characters that carry meaning
+    (so "路那个事情" still points at the case about 路灯), punctuation aside."""
+    def features(s: str) -> set[str]:
+        s = "".join(ch for ch in s if ch.isalnum())
+        return {s[i:i + 2] for i in range(len(s) - 1)} | {ch for ch in s if ch not in COMMON}
+    mine = features(text)
+    return len(mine & features(other)) / len(mine) if mine else 0.0
+
+
+def which(candidates: list[Case]) -> str:
+    lines = [f"{c.number}「{wording.snippet(c.text, 14)}」{wording.day(c.due_at)}前" for c in candidates[:5]]
+    return "您有几件诉求，请问是哪一件？\n" + "\n".join(lines) + f"\n请回复“查询 编号”，例如“查询 {candidates[0].number}”。"
+
+
+def status_line(db: Database, case: Case, roles=None) -> str:
     head = f"编号 {case.number}（{case.kind_name}）：{STATUS_NAMES[case.status]}"
     if case.confidential:
         return head + "，镇纪委正在核查，结果会保密告知您。"
+    events = cases.history(db, case.id)
     if case.active:
-        head += f"，{LEVEL_NAMES[case.level]}里办理，{wording.day(case.due_at)}前办结"
-    notes = [e for e in cases.history(db, case.id) if e["action"] in ("progress", "answered", "escalated")]
-    if notes:
-        head += f"。最新：{wording.snippet(notes[-1]['detail']['note'], 60)}"
+        holder = holder_name(case, events, roles)
+        head += f"，{holder}，{wording.day(case.due_at)}前答复"
+    latest = next((e for e in reversed(events) if e["action"] in ("progress", "answered", "escalated", "reopened")),
+                  None)
+    if latest and latest["action"] == "reopened":
+        head += "。您说不满意后已重新办理"
+    elif latest and latest["detail"].get("note"):
+        head += f"。最新：{wording.snippet(latest['detail']['note'], 60)}"
     return head + "。"
+
+
+def holder_name(case: Case, events: list[dict], roles) -> str:
+    """Who handles it, as a resident would say it: the cadre by post and name, or the town, or the county."""
+    if case.level != "village":
+        return f"已转{LEVEL_NAMES[case.level]}里办理"
+    person = roles.person(case.assignee) if roles is not None and case.assignee else None
+    return f"由{person.display}办理" if person else "村里正在办理"
 
 
 # --- deadlines: what nags and the digest read ----------------------------------------------------------

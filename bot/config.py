@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 
+GROUP_KINDS = ("internal", "customer", "bridge")
+
+
 class ConfigError(ValueError):
     """A configuration problem, in words an IT officer can act on; names the file and the key."""
 
@@ -53,7 +56,17 @@ class Village:
     cadres: tuple[Cadre, ...]
     link_leader: Person | None = None
     mini_program_url: str = ""
-    roomid: str = ""                   # the chat archive's id of the group; empty: the same as chat_id
+    # What the village's group is, which decides how the bot hears and speaks there (README, "Group kinds"):
+    # internal — a WeCom internal group (AI bot + robot); customer — a customer group (客户群) of residents on
+    # personal WeChat (chat archive in; owner-confirmed group sends and cadre-pasted drafts out); bridge — a plain
+    # WeChat group reached through the county's gateway.
+    group: str = "internal"
+    owner: str = ""          # a customer group's owner (the cadre who confirms group sends); default: secretary
+    roomid: str = ""         # the chat archive's id of the group; empty: the same as chat_id
+
+    @property
+    def group_owner(self) -> str:
+        return self.owner or (self.secretary.userid if self.secretary else "")
 
     @property
     def secretary(self) -> Cadre | None:
@@ -101,6 +114,7 @@ class AIBot:
 class Bridge:
     secret: str = ""
     max_age_seconds: int = 300
+    push_url: str = ""       # where group posts for bridge villages are POSTed; empty: the gateway pulls them
 
 
 @dataclass(frozen=True)
@@ -111,6 +125,9 @@ class Rules:
     work_end: time = time(17, 30)
     unanswered_hours: int = 4
     holiday_dirs: tuple[Path, ...] = ()
+    # A report's share of the reading at which an unsure message still goes to the inspectors, as 疑似线索 to
+    # triage: a missed report is the worst error there is.
+    triage_threshold: float = 0.08
 
 
 @dataclass(frozen=True)
@@ -119,6 +136,8 @@ class Schedule:
     news: time = time(9, 0)
     nags: time = time(9, 30)
     digest: time = time(8, 0)
+    group_send: time = time(9, 10)        # customer groups: the morning's posts as one owner-confirmed group send
+    group_send_check: time = time(10, 30)  # …not yet confirmed by then: the owner is reminded
     window_minutes: int = 120
 
 
@@ -362,7 +381,8 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     _check_channels(r, wecom, aibot)
     get = r.section(raw, "bridge")
     bridge = Bridge(secret=get("secret", str, "", secret=True),
-                    max_age_seconds=get("max_age_seconds", int, Bridge.max_age_seconds, minimum=1))
+                    max_age_seconds=get("max_age_seconds", int, Bridge.max_age_seconds, minimum=1),
+                    push_url=get("push_url", str, ""))
 
     get = r.section(raw, "rules")
     holiday_dirs = tuple(
@@ -377,6 +397,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
         work_end=get("work_end", time, Rules.work_end),
         unanswered_hours=get("unanswered_hours", int, Rules.unanswered_hours, minimum=1),
         holiday_dirs=holiday_dirs,
+        triage_threshold=get("triage_threshold", float, Rules.triage_threshold, minimum=0, maximum=1),
     )
     if rules.work_start >= rules.work_end:
         raise r.fail("rules.work_end", f"应晚于 work_start（{rules.work_start:%H:%M}），实际是 {rules.work_end:%H:%M}")
@@ -481,14 +502,22 @@ def _village(r: _Reader, data: Any, town: str, index: int) -> Village:
     if sum(c.secretary for c in cadres) != 1:
         raise r.fail(f"{where}.cadres", "必须有且只有一名村干部标注 secretary = true（党支部书记）")
     leader = data.get("link_leader")
+    group = r.value(data, "group", where, str, "internal")
+    if group not in GROUP_KINDS:
+        raise r.fail(f"{where}.group", f"应为 {'、'.join(GROUP_KINDS)} 之一，实际是 {group!r}")
+    owner = r.value(data, "owner", where, str, "")
+    if owner and not any(c.userid == owner for c in cadres):
+        raise r.fail(f"{where}.owner", f"群主 {owner} 应是本村干部之一（cadres）")
     return Village(
         name=name,
         town=town,
         chat_id=r.value(data, "chat_id", where, str),
-        webhook_key=r.value(data, "webhook_key", where, str, secret=True),
+        webhook_key=r.value(data, "webhook_key", where, str, "" if group != "internal" else ..., secret=True),
         cadres=cadres,
         link_leader=r.person(leader, f"{where}.link_leader") if leader is not None else None,
         mini_program_url=r.value(data, "mini_program_url", where, str, ""),
+        group=group,
+        owner=owner,
         roomid=r.value(data, "roomid", where, str, ""),
     )
 
@@ -512,8 +541,10 @@ def _check_across(r: _Reader, towns: tuple[Town, ...]) -> None:
                 raise r.fail(f"{where}.chat_id", f"与 {chat_at[village.chat_id]} 的群 ID 重复")
             if village.roomid and village.roomid in chat_at:
                 raise r.fail(f"{where}.roomid", f"与 {chat_at[village.roomid]} 的群 ID 重复")
-            village_at[village.name] = chat_at[village.chat_id] = robot_at[village.webhook_key] = where
+            village_at[village.name] = chat_at[village.chat_id] = where
             chat_at.setdefault(village.roomid or village.chat_id, where)
+            if village.webhook_key:
+                robot_at[village.webhook_key] = where
             roles = [(f"{where}.cadres[{i}]", c) for i, c in enumerate(village.cadres)]
             if village.link_leader:
                 roles.append((f"{where}.link_leader", village.link_leader))

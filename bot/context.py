@@ -39,6 +39,7 @@ class Context:
     clock: Clock
     commit: Commit
     read: Read
+    wecom: Callable[[], Any] = field(default=lambda: None, repr=False)   # the WeCom client, once started
     rehearsal: bool = False     # a dry run: every transaction is rolled back, so work writes nothing elsewhere
 
     @property

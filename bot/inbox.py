@@ -29,6 +29,7 @@ class Message:
     mentions_bot: bool = True
     response_url: str | None = None
     id: int = 0
+    media: str = ""          # image | file | voice | video …: something with no words the bot can read
 
     @property
     def in_group(self) -> bool:
@@ -46,7 +47,7 @@ def record(db: Database, msg: Message) -> tuple[int, bool]:
         "channel": msg.channel, "msgid": msg.msgid, "chat_id": msg.chat_id, "chattype": msg.chattype,
         "village": msg.village.name if msg.village else None, "sender": msg.sender, "sender_name": msg.sender_name,
         "text": msg.text, "mentions_bot": int(msg.mentions_bot), "response_url": msg.response_url,
-        "received_at": msg.received_at.isoformat(),
+        "received_at": msg.received_at.isoformat(), "media": msg.media or None,
         "status": "unrouted" if msg.in_group and msg.village is None else "new"}, sealed=True)
     row = next(db["messages"].rows_where("channel = ? AND msgid = ?", [msg.channel, msg.msgid], select="id"))
     return row["id"], new
@@ -61,7 +62,7 @@ def from_row(row: dict, config: Config) -> Message:
         id=row["id"], channel=row["channel"], msgid=row["msgid"], chattype=row["chattype"], sender=row["sender"],
         sender_name=row["sender_name"] or "", text=row["text"], received_at=datetime.fromisoformat(row["received_at"]),
         chat_id=row["chat_id"], village=config.village_by_name(row["village"]) if row["village"] else None,
-        mentions_bot=bool(row["mentions_bot"]), response_url=row["response_url"])
+        mentions_bot=bool(row["mentions_bot"]), response_url=row["response_url"], media=row.get("media") or "")
 
 
 def pending_ids(db: Database) -> list[int]:

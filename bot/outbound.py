@@ -14,12 +14,14 @@ from typing import Iterable
 
 from sqlite_utils import Database
 
+from bot import duty
 from bot.config import Config, Town, Village
 from bot.inbox import Message
-from bot.outbox import ALERT_PREFIX, APP_MARKDOWN_LIMIT, enqueue, markdown_payload, text_payload
+from bot.outbox import ALERT_PREFIX, APP_MARKDOWN_LIMIT, clip, enqueue, markdown_payload, text_payload
 from bot.storage import insert_once
 
 CLUE_NUMBER = re.compile(r"J\d{4}-\d{3,}", re.I)
+GROUP_SEND_LIMIT = 4000   # bytes: add_msg_template's text.content
 WINDOW = 10          # characters of a clue's text that, found in a message, count as quoting it
 _SPACE = re.compile(r"\s+")
 
@@ -70,9 +72,49 @@ class Outgoing:
         else:
             self.members([msg.sender], text)
 
-    def group(self, village: Village, text: str, *, mentions: Iterable[str] = (), markdown: bool = False) -> None:
-        payload = markdown_payload(text) if markdown else text_payload(text, tuple(mentions))
-        self._put(Audience("group", village.name), "robot", village.webhook_key, payload, text)
+    def group(self, village: Village, text: str, *, mentions: Iterable[str] = (), markdown: bool = False,
+              post: str = "answer") -> None:
+        """Say something in a village's group, the way that kind of group allows (README, "Group kinds").
+        post: "answer" (intake, claim, result: the group should see it now), "morning" (the duty notice and the
+        day's positive item), "reminder" (a deadline reminder, which customer groups do without: its cadres
+        are pressed privately)."""
+        audience = Audience("group", village.name)
+        if village.group == "internal":
+            payload = markdown_payload(text) if markdown else text_payload(text, tuple(mentions))
+            self._put(audience, "robot", village.webhook_key, payload, text)
+        elif village.group == "bridge":
+            # The county's gateway posts it into the plain WeChat group, in order (pushed, or pulled by id).
+            self._put(audience, "bridge", village.chat_id, {"chat_id": village.chat_id, "text": text,
+                                                           "mentions": list(mentions)}, text,
+                      status="pending" if self.config.bridge.push_url else "gateway")
+        elif post == "morning":
+            # No API posts into a customer group without its owner's tap: the morning's posts wait for the day's
+            # one group send (schedules/group_send.py).
+            self._check(audience, text)
+            self.db["group_posts"].insert({"village": village.name, "day": self.now.date().isoformat(),
+                                           "text": text, "created_at": self.now.isoformat()})
+        elif post == "answer":
+            self._draft(village, text, audience)
+
+    def group_send(self, village: Village, text: str) -> None:
+        """The day's one owner-confirmed group send into a customer group (externalcontact/add_msg_template)."""
+        payload = {"sender": village.group_owner, "chat_id_list": [village.chat_id],
+                   "text": {"content": clip(text, GROUP_SEND_LIMIT)}}
+        before = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]
+        self._put(Audience("group", village.name), "groupsend", village.chat_id, payload, text)
+        row = self.db.execute("SELECT id FROM outbox WHERE id > ? AND kind = 'groupsend' ORDER BY id DESC LIMIT 1",
+                              [before]).fetchone()
+        if row:
+            insert_once(self.db, "group_sends", {"village": village.name, "day": self.now.date().isoformat(),
+                                                 "outbox_id": row[0]})
+
+    def _draft(self, village: Village, text: str, audience: Audience) -> None:
+        """An answer a customer group should see goes to the duty cadre, ready to paste, with one line of how."""
+        self._check(audience, text)    # it is meant for the group: the group's rules apply
+        draft = f"【请发到{village.name}群】复制下面这段，发到群里：\n{text}"
+        for cadre in duty.responsible(self.db, village, self.now.date()):
+            enqueue(self.db, kind="app", target=cadre.userid, now=self.now, dedupe=self._dedupe(),
+                    payload={"touser": cadre.userid, **text_payload(draft)})
 
     def inspectors_group(self, town: Town, text: str) -> None:
         """The robot of the town inspectors' own group (not a village group)."""
@@ -103,13 +145,19 @@ class Outgoing:
     # --- the choke point --------------------------------------------------------------------------------
     def _put(self, audience: Audience, kind: str, target: str, payload: dict, text: str,
              dedupe: str | None = None, **extra) -> None:
-        for clue in self._mentioned(text):
-            if not self._may_see(audience, clue):
-                raise ConfidentialityBreach(f"a clue would reach a {audience.kind} audience; refused")
+        self._check(audience, text)
         enqueue(self.db, kind=kind, target=target, payload=payload, now=self.now, dedupe=dedupe or self._dedupe(),
                 **extra)
 
+    def _check(self, audience: Audience, text: str) -> None:
+        for clue in self._mentioned(text):
+            if not self._may_see(audience, clue):
+                raise ConfidentialityBreach(f"a clue would reach a {audience.kind} audience; refused")
+
     def _may_see(self, audience: Audience, clue: _Clue) -> bool:
+        if not clue.town:    # a clue number with no live clue behind it (released, or never was): inspectors only
+            return audience.kind == "inspectors" or (audience.kind == "person" and any(
+                p.userid == audience.name for t in self.config.towns for p in t.inspectors))
         if audience.kind == "inspectors":
             return audience.name == clue.town
         if audience.kind == "person":
@@ -132,7 +180,7 @@ class Outgoing:
         if self._clues is None:
             rows = self.db.execute(
                 "SELECT c.number, c.town, c.requester, c.text FROM cases c JOIN case_state s ON s.case_id = c.id "
-                "WHERE c.kind = 'report' OR s.kind = 'report'").fetchall()
+                "WHERE (c.kind = 'report' OR s.kind = 'report') AND s.status != 'released'").fetchall()
             self._clues = [_Clue(number.upper(), town, requester, _windows(text)) for number, town, requester, text
                            in rows]
         return self._clues

@@ -10,7 +10,7 @@ import contextlib
 import json
 import logging
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Awaitable, Callable
 
 import aiohttp
 from sqlite_utils import Database
@@ -18,6 +18,7 @@ from sqlite_utils import Database
 from bot import ledger
 from bot.clock import Clock
 from bot.storage import Store
+from bot.channels.customer import create_group_send
 from bot.channels.wecom import RATE_LIMITED, WeComClient, WeComError
 
 log = logging.getLogger("xiaowei.outbox")
@@ -40,16 +41,17 @@ OnParked = Callable[[Database, dict], None]
 
 def enqueue(db: Database, *, kind: str, target: str, payload: dict, now: datetime,
             dedupe: str | None = None, lane: str | None = None,
-            fallback: tuple[str, str] | None = None) -> int | None:
+            fallback: tuple[str, str] | None = None, status: str = "pending") -> int | None:
     """Add a message inside the caller's transaction. A repeated `dedupe` key adds nothing (returns None).
-    `fallback` (kind, target): where a response row's text goes if its single-use URL cannot take it."""
+    `fallback` (kind, target): where a response row's text goes if its single-use URL cannot take it.
+    status 'gateway': a bridge village's post that the county's gateway pulls (the sender leaves it alone)."""
     lane = lane or f"{kind}:{target}"
     fallback_kind, fallback_target = fallback or (None, None)
     cursor = db.execute(
         "INSERT OR IGNORE INTO outbox (kind, target, lane, payload, dedupe, created_at, not_before, "
-        "fallback_kind, fallback_target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "fallback_kind, fallback_target, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [kind, target, lane, json.dumps(payload, ensure_ascii=False), dedupe, now.isoformat(), now.isoformat(),
-         fallback_kind, fallback_target])
+         fallback_kind, fallback_target, status])
     return cursor.lastrowid if cursor.rowcount else None
 
 
@@ -85,10 +87,13 @@ def backoff(attempts: int) -> timedelta:
 
 
 class Outbox:
-    def __init__(self, store: Store, client: WeComClient, clock: Clock, on_parked: OnParked | None = None):
+    def __init__(self, store: Store, client: WeComClient, clock: Clock, on_parked: OnParked | None = None,
+                 gateway: Callable[[int, dict], Awaitable[None]] | None = None):
         """on_parked(db, row) runs inside the transaction that parks the row, so the alert it writes is
-        committed with the parking: a crash cannot park a row silently."""
+        committed with the parking: a crash cannot park a row silently. gateway(payload) pushes a bridge
+        village's post (its id, its payload) to the county's gateway."""
         self.store, self.client, self.clock = store, client, clock
+        self.gateway = gateway
         self.on_parked = on_parked
         self.drains = self.queries = 0   # what the sender did, for tests and benchmarks
         self._recovered = False
@@ -158,9 +163,17 @@ class Outbox:
         payload = json.loads(row["payload"])
         if row["kind"] == "response":
             return await self._respond(row, payload, now)
+        group_send = None
         try:
             if row["kind"] == "robot":
                 await self.client.send_robot(row["target"], payload)
+            elif row["kind"] == "bridge":
+                if self.gateway is None:
+                    raise ValueError("no bridge push_url configured")
+                await self.gateway(row["id"], payload)
+            elif row["kind"] == "groupsend":
+                group_send = await create_group_send(self.client, payload["sender"], payload["chat_id_list"],
+                                                     payload["text"]["content"])
             else:
                 await self.client.send_app(payload)
         except WeComError as exc:
@@ -169,7 +182,7 @@ class Outbox:
             return await self._failed(row, now, str(exc), permanent=exc.permanent)
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
             return await self._failed(row, now, _describe(exc), permanent=False)
-        await self.store.write(_mark_sent, row["id"], self.clock.now().isoformat())
+        await self.store.write(mark_sent, row["id"], self.clock.now().isoformat(), group_send)
         return True
 
     async def _respond(self, row: dict, payload: dict, now: datetime) -> bool:
@@ -188,7 +201,7 @@ class Outbox:
             return await self._failed(row, now, _describe(exc), permanent=False)
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
             return await self.store.write(self._reroute_or_park, row, now, f"结果不明：{_describe(exc)}")
-        await self.store.write(_mark_sent, row["id"], self.clock.now().isoformat())
+        await self.store.write(mark_sent, row["id"], self.clock.now().isoformat())
         return True
 
     async def _rate_limited(self, row: dict, now: datetime, exc: WeComError) -> bool:
@@ -289,11 +302,14 @@ def _mark(db: Database, row_id: int, status: str) -> None:
     db.execute("UPDATE outbox SET status = ? WHERE id = ?", [status, row_id])
 
 
-def _mark_sent(db: Database, row_id: int, at: str) -> None:
+def mark_sent(db: Database, row_id: int, at: str, group_send: str | None = None) -> None:
     # Once sent, a row is a fact: sealed in the same transaction, and only the first time.
     if db.execute("UPDATE outbox SET status = 'sent', sent_at = ? WHERE id = ? AND status != 'sent'",
                   [at, row_id]).rowcount:
         ledger.add(db, "outbox", row_id)
+        if group_send is not None:
+            # WeCom made the group send; it waits for the owner's tap, which the check job follows up.
+            db.execute("UPDATE group_sends SET msgid = ?, created_at = ? WHERE outbox_id = ?", [group_send, at, row_id])
 
 
 def _mark_parked(db: Database, row_id: int, now: datetime, error: str) -> None:

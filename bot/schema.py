@@ -293,3 +293,37 @@ def m0008(db: Database) -> None:
             count INTEGER NOT NULL,
             PRIMARY KEY (village, day, msgtype)
         )""")
+
+
+@MIGRATIONS(name="0010_group_kinds")
+def m0010(db: Database) -> None:
+    # Customer groups take no post without their owner's tap: the morning's posts (duty notice, the day's positive
+    # item) wait here for the day's one group send, which records its WeCom msgid and how it went.
+    db.execute("""
+        CREATE TABLE group_posts (
+            id INTEGER PRIMARY KEY,
+            village TEXT NOT NULL,
+            day TEXT NOT NULL,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX group_posts_day ON group_posts (day, village)")
+    db.execute("""
+        CREATE TABLE group_sends (
+            id INTEGER PRIMARY KEY,
+            village TEXT NOT NULL,
+            day TEXT NOT NULL,
+            outbox_id INTEGER REFERENCES outbox(id),
+            msgid TEXT,
+            created_at TEXT,
+            status TEXT NOT NULL DEFAULT 'waiting',   -- waiting | sent | reminded | unconfirmed
+            reminded_at TEXT,
+            confirmed_at TEXT,
+            UNIQUE (village, day)
+        )""")
+
+
+@MIGRATIONS(name="0011_message_media")
+def m0011(db: Database) -> None:
+    # An image, a file or a voice note without words: the bot answers it with a request for a few words of text.
+    db.execute("ALTER TABLE messages ADD COLUMN media TEXT")

@@ -6,6 +6,7 @@ signature 403, a malformed body 400, a client too slow to send its request 408, 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 from typing import Any, Callable
@@ -15,7 +16,7 @@ from aiohttp import HttpVersion11, web
 from bot.app import Bot
 from bot.channels.aibot import open_aibot
 from bot.channels.app import open_app
-from bot.channels.bridge import open_bridge
+from bot.channels.bridge import check_pull, open_bridge, pull
 from bot.config import Config
 from bot.crypto import CallbackCrypto, CallbackError, MalformedCallback, check_fresh
 from bot.inbox import Message
@@ -53,7 +54,7 @@ def make_app(bot: Bot, *, manage_bot: bool = True) -> web.Application:
         app.cleanup_ctx.append(lifespan)
     # Every path, known or not, is ours, so that no request reaches aiohttp's own Expect handling (below).
     for path, view in (("/wecom/aibot", aibot_callback), ("/wecom/app", app_callback), ("/bridge", bridge),
-                       ("/healthz", healthz), ("/{unknown:.*}", not_found)):
+                       ("/bridge/outbox", bridge_outbox), ("/healthz", healthz), ("/{unknown:.*}", not_found)):
         app.router.add_route("*", path, view, expect_handler=expect_continue)
     return app
 
@@ -140,6 +141,23 @@ async def bridge(request: web.Request) -> web.Response:
         return refuse(exc, "bridge")
     await bot.receive(msg)
     return web.Response(status=200, text="")
+
+
+async def bridge_outbox(request: web.Request) -> web.Response:
+    """The gateway of plain WeChat groups pulls the group posts: GET /bridge/outbox?after=ID (README)."""
+    allow(request, "GET")
+    bot = request.app[BOT_KEY]
+    if not bot.config.bridge.secret:
+        return web.Response(status=404, text="bridge is not configured")
+    try:
+        check_pull(bot.config, request.headers, request.query_string, bot.clock.now())
+        after = request.query.get("after", "0")
+        if not (after.isascii() and after.isdigit() and len(after) < 19):
+            raise MalformedCallback("after must be a post id")
+    except CallbackError as exc:
+        return refuse(exc, "bridge")
+    page = await bot.store.write(pull, int(after), 100, bot.clock.now().isoformat())
+    return web.json_response(page, dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -3,14 +3,17 @@ reading, and a possible report comes before everything the classifier could othe
 from __future__ import annotations
 
 from bot.dispatch import Handler
-from handlers import commands, followups, help, reports, requests
+from handlers import addressed, commands, followups, help, reports, requests, traffic
 
 
 def default_handlers() -> list[Handler]:
     return [
         Handler("help", help.match, help.act),
+        Handler("addressed", addressed.match, addressed.act),
         Handler("command", commands.match, commands.act),
         Handler("report", reports.match, reports.act),
         Handler("followup", followups.match, followups.act),
+        Handler("cadre-reply", traffic.match_reply, traffic.act_reply),
+        Handler("support", traffic.match_support, traffic.act_support),
         Handler("request", requests.match, requests.act),
     ]

@@ -26,7 +26,7 @@ CADRE_HELP = """干部常用命令（在群里@小微 或私聊小微）：
 def match(msg: Message, ctx: MessageContext) -> str | None:
     text = normalize(msg.text).strip().lower()
     # With a bridge every group message arrives; only an @-mention or a private chat asks the bot itself.
-    if text in WORDS and (msg.mentions_bot or not msg.in_group):
+    if text in WORDS and not msg.media and (msg.mentions_bot or not msg.in_group):
         return "cadre" if ctx.roles.is_staff(msg.sender) else "resident"
     return None
 

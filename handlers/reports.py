@@ -5,14 +5,20 @@ from __future__ import annotations
 from bot import casework
 from bot.context import MessageContext
 from bot.inbox import Message
+from bot.routes import route
 
 
-def match(msg: Message, ctx: MessageContext) -> bool:
+def match(msg: Message, ctx: MessageContext) -> str | None:
     # Cadres may report misconduct too (a committee member about the secretary), so nobody is excluded.
-    return ctx.reading.label == "report"
+    found = route(ctx.reading, ctx.config.rules)
+    return found if found in ("clue", "triage") else None
 
 
-async def act(msg: Message, _: bool, ctx: MessageContext) -> None:
+async def act(msg: Message, found: str, ctx: MessageContext) -> None:
     confidence = ctx.reading.confidence
-    await ctx.commit(lambda db, out: out.reply(msg, casework.open_clue(db, out, ctx, msg, confidence)),
-                     key=f"m{msg.id}")
+
+    def tx(db, out):
+        thanks = casework.open_clue(db, out, ctx, msg, confidence, triage=found == "triage")
+        if found == "clue" or msg.mentions_bot or not msg.in_group:   # an unsure one overheard: said nothing
+            out.reply(msg, thanks)
+    await ctx.commit(tx, key=f"m{msg.id}")

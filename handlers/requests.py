@@ -11,6 +11,8 @@ from bot.inbox import Message
 
 POSSIBLE_REQUEST = 0.2   # a request kind's share of the probability that is worth a cadre's glance
 ASK_IN_GROUP = "请在您所在村（社区）的群里@小微 说明情况，这样值班干部能及时看到并办理。"
+PASSED_ON = "收到，已转给值班干部确认，确认后会在群里答复您。"
+SECONDED = "这件事已登记为编号 {number}，已记下您的附议，办好后会在群里一并答复。"
 
 
 @dataclass(frozen=True)
@@ -38,5 +40,12 @@ async def act(msg: Message, intake: Intake, ctx: MessageContext) -> None:
     def tx(db, out):
         if msg.village is None:
             return out.reply(msg, ASK_IN_GROUP)
+        joined = casework.second(db, ctx, msg, similar_only=True)   # the same problem, raised again
+        if joined is not None:
+            if msg.mentions_bot or not msg.in_group:
+                out.reply(msg, SECONDED.format(number=joined.number))
+            return None
         casework.open_request(db, out, ctx, msg, intake.kind, intake.confidence, intake.sure)
+        if not intake.sure and (msg.mentions_bot or not msg.in_group):
+            out.reply(msg, PASSED_ON)   # asked of the bot: the resident hears it was not dropped
     await ctx.commit(tx, key=f"m{msg.id}")

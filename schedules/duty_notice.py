@@ -21,7 +21,7 @@ async def run(ctx: JobContext) -> None:
 def post(db: Database, out: Outgoing, village: Village, day: date) -> None:
     cadres = duty.on_duty(db, village, day)
     if cadres:
-        out.group(village, notice(village, cadres, day), mentions=[c.userid for c in cadres])
+        out.group(village, notice(village, cadres, day), mentions=[c.userid for c in cadres], post="morning")
     elif village.secretary is not None:
         out.members([village.secretary.userid], (
             f"【值班未排】{village.name}{wording.day(day)}没有排值班，今天群里不发值班公告。"

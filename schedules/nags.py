@@ -65,7 +65,7 @@ def nag_village(db: Database, out: Outgoing, ctx: JobContext, town: Town, villag
                 group_mentions += [h.userid for h in held_by]
     if group_lines:
         out.group(village, "【办理提醒】\n" + "\n".join(group_lines) + "\n请经办干部抓紧办理，并在群里答复。",
-                  mentions=list(dict.fromkeys(group_mentions)))
+                  mentions=list(dict.fromkeys(group_mentions)), post="reminder")
     _send(out, notes, village.name)
 
 

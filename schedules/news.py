@@ -29,7 +29,7 @@ def post(db: Database, out: Outgoing, village: Village, day: date) -> None:
     chosen = news_pool.next_for(db, village.name)
     if chosen is None:
         return   # nothing new to say beats a repeat; warn_if_low has told the admins
-    out.group(village, news_pool.NewsItem(chosen["title"], chosen["body"], chosen["source"]).text())
+    out.group(village, news_pool.NewsItem(chosen["title"], chosen["body"], chosen["source"]).text(), post="morning")
     db["news_posts"].insert({"news_id": chosen["id"], "village": village.name, "day": day.isoformat(),
                              "posted_at": out.now.isoformat()})
 

@@ -34,9 +34,11 @@ def case_row(bot, number: str = "101") -> dict:
 async def test_a_request_opens_a_case_and_the_group_gets_one_line_with_number_and_due_date(service, standin):
     await say(service, standin, LAMP)   # Tue 2026-12-01: help, 3 working days → Fri 12-04
     [answer] = robot_texts(standin)
-    assert "求助" in answer and "编号 101" in answer and "12月4日（周五）前办结" in answer
+    # The matter in the resident's own words, when, and who — and the resident is @-mentioned, not only the cadre.
+    assert answer == ("收到您说的“村口那盏路灯坏了一个多星期了，…”，已登记，编号 101，12月4日（周五）前答复您。"
+                      "党支部书记张建负责跟进。")
     [group_msg] = standin.robot_messages[CHENGNAN_ROBOT]
-    assert group_msg["text"]["mentioned_list"] == ["cn-zhang"]       # no roster: the party secretary
+    assert group_msg["text"]["mentioned_list"] == ["resident-1", "cn-zhang"]   # no roster: the party secretary
     [alert] = private_to(standin, "cn-zhang")
     assert "新诉求 101" in alert and "路灯" in alert
     row = case_row(service.bot)
@@ -48,7 +50,7 @@ async def test_duty_cadre_from_the_roster_is_mentioned(service, standin):
     service.bot.store.write_sync(lambda db: db.execute(
         "INSERT INTO duty_roster (village, day, userid) VALUES ('城南村', '2026-12-01', 'cn-chen')"))
     await say(service, standin, LAMP)
-    assert standin.robot_messages[CHENGNAN_ROBOT][0]["text"]["mentioned_list"] == ["cn-chen"]
+    assert standin.robot_messages[CHENGNAN_ROBOT][0]["text"]["mentioned_list"] == ["resident-1", "cn-chen"]
     assert private_to(standin, "cn-chen") and not private_to(standin, "cn-zhang")
 
 
@@ -108,7 +110,8 @@ async def test_village_cadres_cannot_see_or_touch_a_clue(service, standin):
 async def test_claim_progress_finish_and_the_result_reaches_the_requester_in_the_group(service, standin):
     await say(service, standin, LAMP)
     await say(service, standin, "认领 101", userid="cn-li")
-    assert "已认领 101" in last_response(standin)
+    # News for the residents, not an order to the cadre.
+    assert robot_texts(standin)[-1] == "编号 101 已由村委会主任李明认领办理，12月4日（周五）前答复。"
     await say(service, standin, "进展 101 已联系电工，明天上午来换灯泡", userid="cn-li")
     await say(service, standin, "办结 101 路灯已换好，晚上亮了", userid="cn-li")
     finished = standin.robot_messages[CHENGNAN_ROBOT][-1]["text"]
@@ -124,7 +127,7 @@ async def test_only_the_villages_own_cadres_town_staff_and_inspectors_may_act(se
     await say(service, standin, "办结 101 好了", userid="resident-9")   # a resident
     assert "只有本村干部" in last_response(standin)
     await say(service, standin, "认领 101", userid="zf-liu")            # town staff (link leader)
-    assert "已认领 101" in last_response(standin)
+    assert "已由副镇长刘贤认领办理" in robot_texts(standin)[-1]
     await say(service, standin, "督办 101 请尽快", userid="cn-zhang")   # only inspectors supervise
     assert "督办只能由镇纪委" in last_response(standin)
     await say(service, standin, "督办 101 群众反映强烈，请三天内办好", userid="zjw-hu")

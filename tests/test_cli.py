@@ -71,3 +71,37 @@ def test_run_job_dry_run_prints_the_nags_of_the_example_configuration(tmp_path, 
     raw = sqlite3.connect(load_config(config_path).storage_path)
     assert raw.execute("SELECT COUNT(*) FROM nags").fetchone()[0] == 0
     assert raw.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0
+
+
+def test_run_job_never_waits_for_messages_it_does_not_handle(tmp_path):
+    """A message still 'new' (a crash, or a busy live server) is the server's to handle: run-job runs its job,
+    says what it made, and returns; it used to queue the message for a dispatcher it never ran, and hang."""
+    import subprocess
+    import sys
+    from bot.config import load_config
+    from bot.storage import connect
+    config_path = tmp_path / "config.toml"
+    config_path.write_text((ROOT / "config.example.toml").read_text(encoding="utf-8")
+                           .replace('api_base = "https://qyapi.weixin.qq.com"', 'api_base = "http://127.0.0.1:9"'),
+                           encoding="utf-8")
+    db = connect(load_config(config_path).storage_path)
+    with db.atomic():
+        db["messages"].insert({"channel": "aibot", "msgid": "m-1", "chattype": "group", "village": "城南村",
+                               "sender": "resident-1", "text": "村口路灯坏了", "received_at": "2026-12-01T07:59:00+08:00",
+                               "status": "new"})
+    done = subprocess.run([sys.executable, "-m", "bot", "run-job", "duty_notice", "--at", "2026-12-01T08:00+08:00",
+                           "--config", str(config_path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "运行 duty_notice" in done.stdout
+    assert db.execute("SELECT status FROM messages").fetchone()[0] == "new"    # left for the server
+
+
+def test_classify_says_what_the_bot_would_do_with_each_text():
+    import io
+    import json
+    from bot.cli.tools import classify_texts
+    lines = "\n".join(json.dumps({"id": i, "text": t}, ensure_ascii=False) for i, t in enumerate(
+        ["村口那盏路灯坏了一个多星期了，晚上黑乎乎的，麻烦派人来修一下", "村主任把低保名额给了他自己的亲戚", "大家早上好"]))
+    out = io.StringIO()
+    assert classify_texts([], io.StringIO(lines), out, io.StringIO()) == 0
+    routes = [json.loads(line)["route"] for line in out.getvalue().splitlines()]
+    assert routes == ["case", "clue", "none"]

@@ -77,7 +77,8 @@ async def test_clues_take_their_own_numbers_and_leave_no_gap(service, standin):
 async def test_a_link_leader_acts_only_on_the_villages_he_hangs_on(service, standin):
     await say(service, standin, LAMP)                                          # 城南村's 101
     assert "没有办理权限" in await say(service, standin, "认领 101", userid="zf-wu")   # 双虹村's leader
-    assert "已认领 101" in await say(service, standin, "认领 101", userid="zf-liu")   # 城南村's own
+    await say(service, standin, "认领 101", userid="zf-liu")                    # 城南村's own
+    assert rows(service.bot, "SELECT assignee FROM case_state") == [{"assignee": "zf-liu"}]
 
 
 async def test_the_choke_point_refuses_even_a_rule_that_forgets(service, standin):
@@ -170,3 +171,54 @@ async def test_no_clue_ever_reaches_a_village_target_through_any_channel(service
     # And the inspectors did get every clue, privately.
     inspector_texts = "\n".join(private_to(standin, "zjw-hu"))
     assert all(n in inspector_texts for n in numbers) and all(t in inspector_texts for t in reports.values())
+
+
+async def test_customer_group_drafts_and_group_sends_are_held_to_the_groups_rules(config, clock, standin):
+    """A draft is addressed to a cadre but meant for the group, and a group send goes to the group: neither may
+    carry a clue, whoever delivers it."""
+    from dataclasses import replace
+    from tests.conftest import start_service, stop_service
+    town = config.towns[0]
+    villages = tuple(replace(v, group="customer", webhook_key="") if v.name == "城南村" else v for v in town.villages)
+    service = await start_service(replace(config, towns=(replace(town, villages=villages),)), clock)
+    try:
+        await privately(service, standin, REPORT)
+        village = service.bot.config.village_by_name("城南村")
+        for send in (lambda out: out.group(village, f"诉求：{REPORT}"),
+                     lambda out: out.group(village, "编号 J2026-001 已办结", post="morning"),
+                     lambda out: out.group_send(village, f"昨日：{REPORT}")):
+            try:
+                await service.bot.commit(lambda db, out, s=send: s(out))
+            except ConfidentialityBreach:
+                continue
+            raise AssertionError("a clue was let into a customer group")
+        assert not [t for t in private_to(standin, "cn-zhang") if "低保名额" in t]
+        assert rows(service.bot, "SELECT * FROM group_posts") == [] and rows(service.bot, "SELECT * FROM group_sends") == []
+    finally:
+        await stop_service(service)
+
+
+async def test_a_possible_report_goes_to_the_inspectors_to_triage_and_can_be_released(config, clock, standin):
+    """Below the line a possible report is not dropped and not sent to the village: it is a 疑似线索 for the
+    inspectors, who confirm it as a clue or release it to the village as an ordinary request."""
+    from dataclasses import replace
+    from tests.conftest import robot_texts, start_service, stop_service
+    unsure = replace(config.rules, confidence_threshold=1.0, triage_threshold=0.0)   # everything is unsure
+    service = await start_service(replace(config, rules=unsure), clock)
+    try:
+        answer = await say(service, standin, "村口那盏路灯坏了好久，村里一直没人管")
+        assert answer == "收到，已转交有关人员核实处理。"
+        assert robot_texts(standin) == [] and not [u for u in VILLAGE_PEOPLE if private_to(standin, u)]
+        [triage] = private_to(standin, "zjw-hu")
+        assert triage.startswith("【疑似线索 J2026-001】") and "转办 J2026-001 求助" in triage
+        released = await privately(service, standin, "转办 J2026-001 求助", userid="zjw-hu")
+        assert released == "已把 J2026-001 转为城南村的求助，编号 101。"
+        [announced] = robot_texts(standin)
+        assert "编号 101" in announced and "J2026" not in announced
+        status = rows(service.bot, "SELECT c.number, s.status FROM cases c JOIN case_state s ON s.case_id = c.id "
+                               "ORDER BY c.id")
+        assert status == [{"number": "J2026-001", "status": "released"}, {"number": "101", "status": "open"}]
+        await say(service, standin, "后山那条路坑坑洼洼的，下雨天根本走不了")
+        assert await privately(service, standin, "确认 J2026-002", userid="zjw-hu") == "已确认 J2026-002 为问题线索，记入台账。"
+    finally:
+        await stop_service(service)

@@ -16,7 +16,7 @@ async def test_demo_prints_a_readable_morning_and_keeps_reports_out_of_the_group
     assert await run_demo(out, handlers=default_handlers(), jobs=JOBS) == 0
     text = out.getvalue()
     for expected in ("【值班公告】12月1日（周二）", "巡群日报·翠江镇", "【正能量】", "编号 101（咨询）已超期2个工作日",
-                     "已登记为求助，编号 103", "编号 104 已办结", "已转镇里办理", "已保密转交镇纪委",
+                     "已登记，编号 103", "编号 104 已办结", "已转镇里办理", "已保密转交镇纪委",
                      "问题线索 J2026-001", "编号 103（求助）：办理中", "谢谢您的评价"):
         assert expected in text, expected
     group_lines = [line for line in text.splitlines() if " 小微：" in line]

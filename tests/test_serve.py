@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import os
-import selectors
+import queue
 import socket
 import subprocess
 import sys
+import threading
 
 import aiohttp
 
@@ -21,11 +22,18 @@ def free_port() -> int:
 
 
 def wait_for_line(proc: subprocess.Popen, needle: str, timeout: float = 60) -> str:
-    selector = selectors.DefaultSelector()
-    selector.register(proc.stderr, selectors.EVENT_READ)
+    """The first stderr line holding `needle`. A reader thread takes every line as it comes: polling the pipe
+    and then reading it buffered left lines that had already arrived unseen in the buffer."""
+    if not hasattr(proc, "lines"):
+        proc.lines = queue.Queue()
+        threading.Thread(target=lambda: [proc.lines.put(line) for line in proc.stderr] + [proc.lines.put("")],
+                         daemon=True).start()
     seen = []
-    while selector.select(timeout):
-        line = proc.stderr.readline()
+    while True:
+        try:
+            line = proc.lines.get(timeout=timeout)
+        except queue.Empty:
+            break
         if not line:
             break
         seen.append(line)

@@ -52,5 +52,5 @@ def test_the_wheel_carries_its_data_and_runs_outside_the_checkout(installed, tmp
 
     demo = xiaowei(installed, tmp_path, "demo")
     assert demo.returncode == 0, demo.stderr
-    assert "已登记为求助，编号 103" in demo.stdout and "问题线索" in demo.stdout
+    assert "已登记，编号 103" in demo.stdout and "问题线索" in demo.stdout
     assert list(tmp_path.iterdir()) == [tmp_path / "county"]        # the demo left nothing behind

@@ -35,7 +35,10 @@ def open_aibot(config: Config, crypto: CallbackCrypto, query: Mapping[str, str],
     response_url = data.get("response_url")
     if response_url is not None:
         reply_url(response_url, "response_url", (WECOM_ORIGIN, origin(config.wecom.api_base)))
-    return Message(channel="aibot", msgid=msgid, chattype=chattype, sender=sender, text=words,
+    # A voice message arrives transcribed (voice.content) and is read as text; an image, a file or a voice
+    # without words is kept as media, so the bot can ask for a few words instead of guessing.
+    media = "" if words.strip() else msgtype if msgtype != "text" else ""
+    return Message(channel="aibot", msgid=msgid, chattype=chattype, sender=sender, text=words, media=media,
                    received_at=now, chat_id=chat_id,
                    village=config.village_by_chat(chat_id) if chattype == "group" else None,
                    response_url=response_url, mentions_bot=True)

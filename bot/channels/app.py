@@ -9,10 +9,20 @@ from bot.crypto import CallbackCrypto, MalformedCallback
 from bot.inbox import Message
 
 
+MEDIA = ("image", "voice", "video", "file", "location", "link")
+
+
 def open_app(crypto: CallbackCrypto, query: Mapping[str, str], body: bytes, now: datetime) -> Message | None:
     data = crypto.open_app_xml(query, body)
+    if data.get("MsgType") in MEDIA:
+        # A photo or a voice note sent to the app: kept, so the resident is asked for a few words of text.
+        if not data.get("MsgId") or not data.get("FromUserName"):
+            raise MalformedCallback("app message lacks MsgId or FromUserName")
+        return Message(channel="app", msgid=ident(data["MsgId"], "MsgId"), chattype="single",
+                       sender=ident(data["FromUserName"], "FromUserName"), text="", media=data["MsgType"],
+                       received_at=now, mentions_bot=True)
     if data.get("MsgType") != "text":
-        return None  # events (enter_agent, …) and media are not requests we can read
+        return None  # events (enter_agent, …) are not messages
     if not data.get("MsgId") or not data.get("FromUserName"):
         raise MalformedCallback("app message lacks MsgId or FromUserName")
     if "Content" not in data:       # absent, or nested XML that open_app_xml leaves out

@@ -47,6 +47,13 @@ def check_config(args: argparse.Namespace) -> int:
                         ("桥接 /bridge", cfg.bridge.secret)):
         print(f"  {name}：{'已配置' if value else '未配置'}")
     print(f"  审计密钥：{audit_key_source(cfg)}")
+    from bot.group_kinds import readiness
+    names = {"internal": "企业微信内部群", "customer": "客户群", "bridge": "微信群（经网关）"}
+    for village in villages:
+        ready = readiness(cfg, village)
+        print(f"  {village.name}（{names[village.group]}）\n    可以：{ready.can}\n    做不到：{ready.cannot}")
+        for item in ready.missing:
+            print(f"    还缺：{item}")
     for warning in cfg.warnings:   # sample values left in: fine for a trial, so still exit 0
         print(f"  注意：{warning}")
     return 0

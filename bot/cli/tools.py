@@ -30,7 +30,9 @@ def classify(args: argparse.Namespace) -> int:
 def classify_texts(texts: list[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     """Labels for the given texts, or a JSON-lines filter over stdin when none are given."""
     from bot.classifier import load
-    clf = load()
+    from bot.config import Rules
+    from bot.routes import route
+    clf, rules = load(), Rules()
     if texts:
         for text in texts:
             stdout.write(clf.classify(text).label + "\n")
@@ -48,8 +50,8 @@ def classify_texts(texts: list[str], stdin: TextIO, stdout: TextIO, stderr: Text
             stderr.flush()
             continue
         verdict = clf.classify(rec.get("text"))  # None/number/missing -> chatter, 1.0
-        stdout.write(json.dumps({"id": rec.get("id"), "label": verdict.label, "confidence": verdict.confidence},
-                                ensure_ascii=False) + "\n")
+        stdout.write(json.dumps({"id": rec.get("id"), "label": verdict.label, "confidence": verdict.confidence,
+                                 "route": route(verdict, rules)}, ensure_ascii=False) + "\n")
         stdout.flush()  # a caller piping message by message must not wait for a buffer
     return 0
 
