@@ -38,8 +38,7 @@ def readiness(config: Config, village: Village) -> Readiness:
             missing.append("[wecom] corp_id 和 secret（自建应用须加入客户联系「可调用应用」，群发和成员名单都要用）")
         if not village.group_owner:
             missing.append("owner（群主的 userid）")
-        archive = getattr(config, "archive", None)
-        if not (archive and getattr(archive, "library", "") and getattr(archive, "secret", "")):
+        if not (config.archive.library and config.archive.secret):
             missing.append("[archive] 会话存档的 library、secret 和 private_keys（没有它听不到群里的消息）")
     else:
         if not config.bridge.secret:
