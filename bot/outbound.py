@@ -49,6 +49,13 @@ class Outgoing:
         self._n = 0
         self._clues: list[_Clue] | None = None
 
+    def sibling(self, key: str) -> "Outgoing":
+        """Another sender in the same transaction with its own dedupe keys (many targets, one commit), sharing
+        the clue list: read once per transaction rather than once per village."""
+        twin = Outgoing(self.db, self.config, self.now, key)
+        twin._clues = self._known_clues()
+        return twin
+
     def _dedupe(self) -> str:
         self._n += 1
         return f"{self.key}:{self._n}"
@@ -130,9 +137,11 @@ class Outgoing:
 
     def _known_clues(self) -> list[_Clue]:
         if self._clues is None:
+            # Two indexed look-ups (migration 0009) instead of an OR across the join, which scans every case.
             rows = self.db.execute(
-                "SELECT c.number, c.town, c.requester, c.text FROM cases c JOIN case_state s ON s.case_id = c.id "
-                "WHERE c.kind = 'report' OR s.kind = 'report'").fetchall()
+                "SELECT number, town, requester, text FROM cases WHERE kind = 'report' UNION "
+                "SELECT c.number, c.town, c.requester, c.text FROM case_state s JOIN cases c ON c.id = s.case_id "
+                "WHERE s.kind = 'report'").fetchall()
             self._clues = [_Clue(number.upper(), town, requester, _windows(text)) for number, town, requester, text
                            in rows]
         return self._clues

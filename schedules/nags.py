@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlite_utils import Database
 
-from bot import cases, wording
-from bot.cases import ACTIVE, Case
+from bot import cases, duty, wording
+from bot.cases import Case
 from bot.casework import Pressing, holders, ladder_people, pressing, rungs
-from bot.config import Person, Town, Village
+from bot.config import Cadre, Person, Town, Village
+from bot.workdays import WorkCalendar
 from bot.context import JobContext
 from bot.jobs import Job
 from bot.outbound import Outgoing
@@ -37,22 +40,61 @@ def in_working_hours(ctx: JobContext) -> bool:
     return ctx.calendar.is_workday(ctx.day) and rules.work_start <= ctx.at.time() < rules.work_end
 
 
+@dataclass
+class Found:
+    """What presses today, read in one pass over the county: village cases by village, the rest by town, and
+    each case's state version, so a case that changed since the read is looked at again before it is pressed."""
+    villages: dict[str, list[Pressing]] = field(default_factory=lambda: defaultdict(list))
+    towns: dict[str, list[Pressing]] = field(default_factory=lambda: defaultdict(list))
+    versions: dict[int, str] = field(default_factory=dict)
+
+
+def find_pressing(db: Database, calendar: WorkCalendar, at: datetime) -> Found:
+    found = Found()
+    for case, version in cases.active(db):
+        p = pressing(case, calendar, at)
+        if p is None:
+            continue
+        if case.level == "village" and not case.confidential:
+            found.villages[case.village].append(p)
+        else:
+            found.towns[case.town].append(p)
+        found.versions[case.id] = version
+    return found
+
+
 async def run(ctx: JobContext) -> None:
     if not in_working_hours(ctx):
         return   # not marked as run: a run within working hours today still goes out
+    # Read on a reader, once for the county: the writer only records the nags and queues the sends.
+    found = await ctx.read(find_pressing, ctx.calendar, ctx.at)
+    rosters = await ctx.read(duty.on_duty_all, list(ctx.config.villages()), ctx.day)
+    work = []
     for town in ctx.config.towns:
-        for village in town.villages:
-            await ctx.once(village.name, lambda db, out, t=town, v=village: nag_village(db, out, ctx, t, v))
-        await ctx.once(f"{town.name}（镇级）", lambda db, out, t=town: nag_town(db, out, ctx, t))
+        work += [(v.name, lambda db, out, t=town, v=v: nag_village(db, out, ctx, t, v, found.villages.get(v.name, []),
+                                                                   found.versions, rosters[v.name]))
+                 for v in town.villages]
+        work.append((f"{town.name}（镇级）", lambda db, out, t=town: nag_town(
+            db, out, ctx, t, found.towns.get(t.name, []), found.versions)))
+    await ctx.once_many(work)
 
 
-def nag_village(db: Database, out: Outgoing, ctx: JobContext, town: Town, village: Village) -> None:
-    found = [p for c in cases.find(db, village=village.name, statuses=ACTIVE) if c.level == "village"
-             if (p := pressing(c, ctx.calendar, ctx.at))]
+def _current(db: Database, p: Pressing, versions: dict[int, str], ctx: JobContext) -> Pressing | None:
+    """The pressing as of now inside the transaction: the one read, unless the case changed since."""
+    if cases.version(db, p.case.id) == versions.get(p.case.id):
+        return p
+    case = cases.get_by_id(db, p.case.id)
+    return pressing(case, ctx.calendar, ctx.at) if case.active else None
+
+
+def nag_village(db: Database, out: Outgoing, ctx: JobContext, town: Town, village: Village,
+                found: list[Pressing], versions: dict[int, str], on_duty: list[Cadre]) -> None:
     notes: dict[tuple[str, str], list[str]] = defaultdict(list)
     group_lines, group_mentions = [], []
-    for p in found:
-        held_by = holders(db, village, p.case, ctx.day)
+    for p in filter(None, (_current(db, p, versions, ctx) for p in found)):
+        if p.case.level != "village":
+            continue      # passed up since the read: the town's run presses it from tomorrow
+        held_by = holders(db, village, p.case, ctx.day, on_duty)
         for rung in rungs(p):
             people = held_by if rung == "duty" else ladder_people(town, village, rung)
             if not _record(db, p.case, rung, people, ctx):
@@ -69,11 +111,12 @@ def nag_village(db: Database, out: Outgoing, ctx: JobContext, town: Town, villag
     _send(out, notes, village.name)
 
 
-def nag_town(db: Database, out: Outgoing, ctx: JobContext, town: Town) -> None:
-    held = [c for c in cases.find(db, town=town.name, statuses=ACTIVE, confidential=None)
-            if c.level != "village" or c.confidential]
+def nag_town(db: Database, out: Outgoing, ctx: JobContext, town: Town, found: list[Pressing],
+             versions: dict[int, str]) -> None:
     notes: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for p in filter(None, (pressing(c, ctx.calendar, ctx.at) for c in held)):
+    for p in filter(None, (_current(db, p, versions, ctx) for p in found)):
+        if p.case.level == "village" and not p.case.confidential:
+            continue      # sent back to the village since the read: its own run presses it from tomorrow
         for rung in rungs(p):
             assignee = ctx.roles.person(p.case.assignee) if p.case.assignee else None
             people = ([assignee] if assignee else list(town.staff) or list(town.inspectors)) \
