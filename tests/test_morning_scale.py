@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import datetime
 
 import pytest
 
-from bot import storage
+from bot import cases, storage
 from bot.config import Cadre, Config, Person, Village
 from tests.conftest import rows
 from tests.schedule_helpers import open_case, private, rotation, run_at, started
@@ -28,7 +29,8 @@ def county(config: Config, towns: int, per_town: int) -> Config:
                             Cadre(f"t{t}v{i}-duty", f"值班{t}-{i}", "村委委员", "13800000000")),
                     link_leader=Person(f"t{t}v{i}-leader", f"挂包{t}-{i}", "副镇长（挂包）"))
             for i in range(1, per_town + 1))
-        made.append(replace(base, name=name, villages=villages, inspector_webhook_key=""))
+        inspectors = base.inspectors if t == 1 else (Person(f"t{t}-jw", f"纪委{t}", "镇纪委书记"),)
+        made.append(replace(base, name=name, villages=villages, inspectors=inspectors, inspector_webhook_key=""))
     path = config.storage_path.with_name(f"county-{towns}x{per_town}.db")
     return replace(config, towns=tuple(made), storage_path=path)
 
@@ -96,7 +98,6 @@ async def test_nags_from_one_pass_still_press_the_holder_and_climb_the_ladder(co
 
 async def test_a_case_answered_after_the_read_is_not_pressed(config, clock, standin, traced, monkeypatch):
     """The pass runs on a reader before the writes; a case that changed meanwhile is looked at again."""
-    from bot import cases
     from schedules import nags
     config = county(config, 1, 2)
     bot = await started(config, clock)
@@ -113,4 +114,24 @@ async def test_a_case_answered_after_the_read_is_not_pressed(config, clock, stan
     await run_at(bot, clock, "nags", "2026-12-02T09:30+08:00")
     assert rows(bot, "SELECT * FROM nags") == []
     assert private(standin, first.cadres[0].userid) == []
+    await bot.stop()
+
+
+async def test_each_towns_inspectors_are_pressed_on_their_own_clue_though_the_numbers_repeat(config, clock, standin):
+    """Clue numbers run per town: 第02镇's J2026-001 must reach its inspectors although 翠江镇 has a J2026-001 too."""
+    config = county(config, 2, 1)
+    bot = await started(config, clock)
+    at = datetime.fromisoformat("2026-11-20T10:00+08:00")
+    for town in config.towns:
+        [village] = town.villages
+        clue = bot.store.write_sync(lambda db: cases.open_case(
+            db, message_id=None, town=town.name, village=village.name, kind="report", text=f"{town.name}有干部收了好处费",
+            requester="resident-1", chat_id=None, received_at=at, due_at=bot.base.due_at("consult", at), now=at))
+        assert clue.number == "J2026-001"
+    await run_at(bot, clock, "nags", "2026-12-02T09:30+08:00")
+    await run_at(bot, clock, "digest", "2026-12-03T08:00+08:00")
+    assert rows(bot, "SELECT key FROM alerts WHERE key LIKE 'job-error:%'") == []
+    [nag, digest] = private(standin, "t2-jw")
+    assert "J2026-001" in nag and "第02镇有干部收了好处费" in nag and "翠江镇有干部" not in nag
+    assert digest.startswith("**巡群日报·第02镇**")
     await bot.stop()
