@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from bot import cases, duty, wording
+from bot import cases, duty, ledger, wording
 from bot.cases import Case
 from bot.casework import Pressing, holders, ladder_people, pressing, rungs
 from bot.config import Cadre, Person, Town, Village
@@ -19,7 +19,6 @@ from bot.workdays import WorkCalendar
 from bot.context import JobContext
 from bot.jobs import Job
 from bot.outbound import Outgoing
-from bot.storage import insert_once
 
 HEADS = {
     "duty": "【催办提醒】{where}以下事项请抓紧：",
@@ -128,9 +127,15 @@ def nag_town(db: Database, out: Outgoing, ctx: JobContext, town: Town, found: li
 
 
 def _record(db: Database, case: Case, rung: str, people: list[Person], ctx: JobContext) -> bool:
-    return insert_once(db, "nags", {"case_id": case.id, "rung": rung, "day": ctx.day.isoformat(),
-                                    "userids": json.dumps([p.userid for p in people]), "at": ctx.at.isoformat()},
-                       sealed=True)
+    """At most one nag per case, rung and day; True when this one is new. Plain SQL rather than insert_once's
+    table introspection: a province's morning records hundreds of thousands of these."""
+    cursor = db.execute("INSERT OR IGNORE INTO nags (case_id, rung, day, userids, at) VALUES (?, ?, ?, ?, ?)",
+                        [case.id, rung, ctx.day.isoformat(), json.dumps([p.userid for p in people]),
+                         ctx.at.isoformat()])
+    if not cursor.rowcount:
+        return False
+    ledger.add(db, "nags", cursor.lastrowid)
+    return True
 
 
 def _line(p: Pressing, where: bool = False) -> str:
