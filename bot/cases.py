@@ -170,8 +170,10 @@ def by_message(db: Database, message_id: int) -> Case | None:
 
 def find(db: Database, *, village: str | None = None, town: str | None = None, statuses: Iterable[str] = (),
          requester: str | None = None, assignee: str | None = None, confidential: bool | None = False,
-         since: datetime | None = None, answered_since: datetime | None = None) -> list[Case]:
-    """Cases by filter; reports (clues) are left out unless asked for, so no village view can show them."""
+         since: datetime | None = None, answered_since: datetime | None = None,
+         stream: bool = False) -> list[Case]:
+    """Cases by filter; reports (clues) are left out unless asked for, so no village view can show them.
+    stream: yield them one by one instead (a county-wide pass need not hold them all)."""
     where, args = [], []
     for column, value in (("c.village", village), ("c.town", town), ("c.requester", requester),
                           ("s.assignee", assignee)):
@@ -189,21 +191,21 @@ def find(db: Database, *, village: str | None = None, town: str | None = None, s
             where.append(f"{column} >= ?")   # ISO text, always in Asia/Shanghai: compares as time
             args.append(moment.isoformat())
     sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY c.id"
-    return [_case(r) for r in db.query(sql, args)]
+    return [_case(r) for r in db.query(sql, args)] if not stream else map(_case, db.query(sql, args))
 
 
-def active(db: Database) -> Iterator[tuple[Case, str]]:
-    """Every active case of the county, clues included, oldest first, each with its state's version (updated_at):
-    one pass for a morning job instead of a query per village. Streamed, so the county is never all in memory."""
-    sql = _SELECT.replace(" FROM ", ", s.updated_at FROM ", 1)
+def active(db: Database) -> Iterator[Case]:
+    """Every active case of the county, clues included, oldest first: one pass for a morning job instead of a
+    query per village. Streamed, so the county is never all in memory."""
     marks = ", ".join("?" * len(ACTIVE))
-    for row in db.query(f"{sql} WHERE s.status IN ({marks}) ORDER BY c.id", list(ACTIVE)):
-        yield _case(row), row["updated_at"]
+    for row in db.query(f"{_SELECT} WHERE s.status IN ({marks}) ORDER BY c.id", list(ACTIVE)):
+        yield _case(row)
 
 
-def version(db: Database, case_id: int) -> str | None:
-    row = db.execute("SELECT updated_at FROM case_state WHERE case_id = ?", [case_id]).fetchone()
-    return row[0] if row else None
+def by_ids(db: Database, ids: Iterable[int]) -> dict[int, Case]:
+    """Many cases by id in one query (the ids travel as one JSON parameter, however many)."""
+    rows = db.query(f"{_SELECT} WHERE c.id IN (SELECT value FROM json_each(?))", [json.dumps(list(ids))])
+    return {case.id: case for case in map(_case, rows)}
 
 
 def history(db: Database, case_id: int) -> list[dict]:

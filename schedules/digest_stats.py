@@ -70,7 +70,7 @@ def gather_all(db: Database, towns: Iterable[Town], at: datetime, calendar: Work
     stats = {v.name: VillageStats(v.name) for t in towns for v in t.villages}
     wanted = {t.name for t in towns}
     # Only the last week's intake and answers: the morning job must not read the county's whole history.
-    for c in cases.find(db, since=at - WEEK):
+    for c in cases.find(db, since=at - WEEK, stream=True):
         s = stats.get(c.village)
         if s is None or c.town not in wanted:
             continue
@@ -78,7 +78,7 @@ def gather_all(db: Database, towns: Iterable[Town], at: datetime, calendar: Work
             s.received[c.kind] += 1
         if c.first_response_at and c.received_at < at:
             s.waits.append(c.first_response_at - c.received_at)
-    for c in cases.find(db, statuses=("answered", "closed"), answered_since=at - WEEK):
+    for c in cases.find(db, statuses=("answered", "closed"), answered_since=at - WEEK, stream=True):
         s = stats.get(c.village)
         if s is None or c.town not in wanted:
             continue
@@ -86,7 +86,7 @@ def gather_all(db: Database, towns: Iterable[Town], at: datetime, calendar: Work
         s.rated += c.rating is not None
         s.satisfied += c.rating == "满意"
     quiet_since = at - timedelta(hours=unanswered_hours)
-    for c, _ in cases.active(db):
+    for c in cases.active(db):
         s = stats.get(c.village)
         if s is None or c.confidential or c.town not in wanted:
             continue

@@ -17,7 +17,7 @@ from bot.casework import Pressing, holders, ladder_people, pressing, rungs
 from bot.config import Cadre, Person, Town, Village
 from bot.workdays import WorkCalendar
 from bot.context import JobContext
-from bot.jobs import Job
+from bot.jobs import CHUNK, Job
 from bot.outbound import Outgoing
 
 HEADS = {
@@ -41,25 +41,36 @@ def in_working_hours(ctx: JobContext) -> bool:
 
 @dataclass
 class Found:
-    """What presses today, read in one pass over the county: village cases by village, the rest by town, and
-    each case's state version, so a case that changed since the read is looked at again before it is pressed."""
-    villages: dict[str, list[Pressing]] = field(default_factory=lambda: defaultdict(list))
-    towns: dict[str, list[Pressing]] = field(default_factory=lambda: defaultdict(list))
-    versions: dict[int, str] = field(default_factory=dict)
+    """What presses today, from one pass over the county: the ids of village cases by village, of the rest by
+    town (ids only, so a province's pass stays small; each chunk reads its cases again inside its transaction)."""
+    villages: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    towns: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
 
 
 def find_pressing(db: Database, calendar: WorkCalendar, at: datetime) -> Found:
     found = Found()
-    for case, version in cases.active(db):
-        p = pressing(case, calendar, at)
-        if p is None:
+    for case in cases.active(db):
+        if pressing(case, calendar, at) is None:
             continue
         if case.level == "village" and not case.confidential:
-            found.villages[case.village].append(p)
+            found.villages[case.village].append(case.id)
         else:
-            found.towns[case.town].append(p)
-        found.versions[case.id] = version
+            found.towns[case.town].append(case.id)
     return found
+
+
+class Chunk:
+    """The cases of a chunk of targets, read once inside the chunk's transaction (as they stand now, not as the
+    pass saw them: a case answered meanwhile is not pressed)."""
+
+    def __init__(self, ids: list[int]):
+        self.ids, self._cases = ids, None
+
+    def pressing(self, db: Database, ids: list[int], ctx: JobContext) -> list[Pressing]:
+        if self._cases is None:
+            self._cases = cases.by_ids(db, self.ids)
+        found = (self._cases.get(i) for i in ids)
+        return [p for c in found if c is not None and c.active if (p := pressing(c, ctx.calendar, ctx.at))]
 
 
 async def run(ctx: JobContext) -> None:
@@ -68,31 +79,26 @@ async def run(ctx: JobContext) -> None:
     # Read on a reader, once for the county: the writer only records the nags and queues the sends.
     found = await ctx.read(find_pressing, ctx.calendar, ctx.at)
     rosters = await ctx.read(duty.on_duty_all, list(ctx.config.villages()), ctx.day)
-    work = []
-    for town in ctx.config.towns:
-        work += [(v.name, lambda db, out, t=town, v=v: nag_village(db, out, ctx, t, v, found.villages.get(v.name, []),
-                                                                   found.versions, rosters[v.name]))
-                 for v in town.villages]
-        work.append((f"{town.name}（镇级）", lambda db, out, t=town: nag_town(
-            db, out, ctx, t, found.towns.get(t.name, []), found.versions)))
-    await ctx.once_many(work)
-
-
-def _current(db: Database, p: Pressing, versions: dict[int, str], ctx: JobContext) -> Pressing | None:
-    """The pressing as of now inside the transaction: the one read, unless the case changed since."""
-    if cases.version(db, p.case.id) == versions.get(p.case.id):
-        return p
-    case = cases.get_by_id(db, p.case.id)
-    return pressing(case, ctx.calendar, ctx.at) if case.active else None
+    targets = [(t, v) for t in ctx.config.towns for v in (*t.villages, None)]     # None: the town's own
+    for start in range(0, len(targets), CHUNK):
+        part = targets[start:start + CHUNK]
+        chunk = Chunk([i for t, v in part for i in (found.villages.get(v.name, []) if v else found.towns.get(t.name, []))])
+        await ctx.once_many([
+            (v.name, lambda db, out, t=t, v=v: nag_village(
+                db, out, ctx, t, v, chunk.pressing(db, found.villages.get(v.name, []), ctx), rosters[v.name]))
+            if v else
+            (f"{t.name}（镇级）", lambda db, out, t=t: nag_town(
+                db, out, ctx, t, chunk.pressing(db, found.towns.get(t.name, []), ctx)))
+            for t, v in part], chunk=CHUNK)
 
 
 def nag_village(db: Database, out: Outgoing, ctx: JobContext, town: Town, village: Village,
-                found: list[Pressing], versions: dict[int, str], on_duty: list[Cadre]) -> None:
+                found: list[Pressing], on_duty: list[Cadre]) -> None:
     notes: dict[tuple[str, str], list[str]] = defaultdict(list)
     group_lines, group_mentions = [], []
-    for p in filter(None, (_current(db, p, versions, ctx) for p in found)):
-        if p.case.level != "village":
-            continue      # passed up since the read: the town's run presses it from tomorrow
+    for p in found:
+        if p.case.level != "village" or p.case.confidential:
+            continue      # passed up since the pass: the town's run presses it from tomorrow
         held_by = holders(db, village, p.case, ctx.day, on_duty)
         for rung in rungs(p):
             people = held_by if rung == "duty" else ladder_people(town, village, rung)
@@ -110,12 +116,11 @@ def nag_village(db: Database, out: Outgoing, ctx: JobContext, town: Town, villag
     _send(out, notes, village.name)
 
 
-def nag_town(db: Database, out: Outgoing, ctx: JobContext, town: Town, found: list[Pressing],
-             versions: dict[int, str]) -> None:
+def nag_town(db: Database, out: Outgoing, ctx: JobContext, town: Town, found: list[Pressing]) -> None:
     notes: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for p in filter(None, (_current(db, p, versions, ctx) for p in found)):
+    for p in found:
         if p.case.level == "village" and not p.case.confidential:
-            continue      # sent back to the village since the read: its own run presses it from tomorrow
+            continue      # sent back to the village since the pass: its own run presses it from tomorrow
         for rung in rungs(p):
             assignee = ctx.roles.person(p.case.assignee) if p.case.assignee else None
             people = ([assignee] if assignee else list(town.staff) or list(town.inspectors)) \
