@@ -125,7 +125,7 @@ async def measure(folder: Path) -> dict:
     started = time.perf_counter()
     at = MORNING.replace(hour=9, minute=30)
     figures["pressing"] = bot.store.read_sync(
-        lambda db: sum(1 for c, _ in cases.active(db) if pressing(c, bot.calendar, at)))
+        lambda db: sum(1 for c in cases.active(db) if pressing(c, bot.calendar, at)))
     figures["deadline_scan_s"] = time.perf_counter() - started
     figures["commits"] = bot.store.commits
     await bot.stop()
@@ -134,7 +134,7 @@ async def measure(folder: Path) -> dict:
 
 
 def child(args: list[str]) -> dict:
-    out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, __file__, *args], check=True, stdout=subprocess.PIPE, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
