@@ -95,7 +95,8 @@ def build(villages: int, count: int, folder: Path) -> dict:
                 if (limit, back) not in due:
                     due[limit, back] = calendar.due_at(limit, received)
                 cases.open_case(db, message_id=None, town=village.town, village=village.name, kind=kind,
-                                text=f"反映第{n}号干部优亲厚友" if kind == "report" else TEXTS[n % len(TEXTS)],
+                                # A clue's text shorter than the guard's window, so no two clues share a quoted run.
+                                text=f"举报{n:07d}" if kind == "report" else TEXTS[n % len(TEXTS)],
                                 requester=f"r{n}", chat_id=None, received_at=received,
                                 due_at=due[limit, back], now=received)
     db.close()
