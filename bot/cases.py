@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from sqlite_utils import Database
 
@@ -27,7 +27,7 @@ STATUS_NAMES = {"unconfirmed": "待确认", "open": "办理中", "answered": "�
 GENESIS = "0" * 64
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)   # slots: a morning pass holds many thousands at once
 class Case:
     id: int
     number: str
@@ -171,8 +171,10 @@ def by_message(db: Database, message_id: int) -> Case | None:
 
 def find(db: Database, *, village: str | None = None, town: str | None = None, statuses: Iterable[str] = (),
          requester: str | None = None, assignee: str | None = None, confidential: bool | None = False,
-         since: datetime | None = None, answered_since: datetime | None = None) -> list[Case]:
-    """Cases by filter; reports (clues) are left out unless asked for, so no village view can show them."""
+         since: datetime | None = None, answered_since: datetime | None = None,
+         stream: bool = False) -> list[Case]:
+    """Cases by filter; reports (clues) are left out unless asked for, so no village view can show them.
+    stream: yield them one by one instead (a county-wide pass need not hold them all)."""
     where, args = [], []
     for column, value in (("c.village", village), ("c.town", town), ("c.requester", requester),
                           ("s.assignee", assignee)):
@@ -190,7 +192,21 @@ def find(db: Database, *, village: str | None = None, town: str | None = None, s
             where.append(f"{column} >= ?")   # ISO text, always in Asia/Shanghai: compares as time
             args.append(moment.isoformat())
     sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY c.id"
-    return [_case(r) for r in db.query(sql, args)]
+    return [_case(r) for r in db.query(sql, args)] if not stream else map(_case, db.query(sql, args))
+
+
+def active(db: Database) -> Iterator[Case]:
+    """Every active case of the county, clues included, oldest first: one pass for a morning job instead of a
+    query per village. Streamed, so the county is never all in memory."""
+    marks = ", ".join("?" * len(ACTIVE))
+    for row in db.query(f"{_SELECT} WHERE s.status IN ({marks}) ORDER BY c.id", list(ACTIVE)):
+        yield _case(row)
+
+
+def by_ids(db: Database, ids: Iterable[int]) -> dict[int, Case]:
+    """Many cases by id in one query (the ids travel as one JSON parameter, however many)."""
+    rows = db.query(f"{_SELECT} WHERE c.id IN (SELECT value FROM json_each(?))", [json.dumps(list(ids))])
+    return {case.id: case for case in map(_case, rows)}
 
 
 def history(db: Database, case_id: int) -> list[dict]:

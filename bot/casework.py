@@ -52,10 +52,16 @@ def town_desk(town: Town, village: Village) -> list[str]:
     return [p.userid for p in town.staff] + ([village.link_leader.userid] if village.link_leader else [])
 
 
-def holders(db: Database, village: Village, case: Case, day: date) -> list[Person]:
-    """Who holds a village case: its assignee, else today's duty cadre, else the party secretary."""
+def holders(db: Database, village: Village, case: Case, day: date,
+            on_duty: list[Person] | None = None) -> list[Person]:
+    """Who holds a village case: its assignee, else today's duty cadre, else the party secretary.
+    on_duty: today's duty cadres when already read (a morning job reads the whole county's at once)."""
     assignee = village.cadre(case.assignee) if case.assignee else None
-    return [assignee] if assignee else list(duty.responsible(db, village, day))
+    if assignee:
+        return [assignee]
+    if on_duty is None:
+        return list(duty.responsible(db, village, day))
+    return list(on_duty) or [village.secretary]
 
 
 def ladder_people(town: Town, village: Village, rung: str) -> list[Person]:
@@ -521,7 +527,7 @@ def holder_name(case: Case, events: list[dict], roles) -> str:
 
 # --- deadlines: what nags and the digest read ----------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Pressing:
     case: Case
     deadline: datetime

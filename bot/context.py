@@ -69,6 +69,8 @@ class JobContext(Context):
     job: str = ""
     at: datetime = field(default=None)  # type: ignore[assignment]
     once: Callable[[str, Work[object]], Awaitable[bool]] = field(default=None, repr=False)  # type: ignore
+    # once_many([(target, fn), …]): `once` for each, a chunk of targets per transaction; returns those that ran.
+    once_many: Callable[..., Awaitable[list[str]]] = field(default=None, repr=False)  # type: ignore
 
     @property
     def day(self) -> date:

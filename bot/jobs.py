@@ -21,6 +21,7 @@ from bot.outbound import Outgoing
 from bot.storage import insert_once
 
 log = logging.getLogger("xiaowei.jobs")
+CHUNK = 500     # targets per transaction in `once_many`: few fsyncs, and the writer is free between chunks
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,8 @@ class JobRunner:
 
     def context(self, job: Job, at: datetime) -> JobContext:
         shared = {f.name: getattr(self.base, f.name) for f in fields(Context)}
-        return JobContext(**shared, job=job.name, at=at, once=lambda target, fn: self.once(job, at, target, fn))
+        return JobContext(**shared, job=job.name, at=at, once=lambda target, fn: self.once(job, at, target, fn),
+                          once_many=lambda work, chunk=CHUNK: self.once_many(job, at, work, chunk))
 
     async def run(self, name: str, at: datetime | None = None) -> None:
         """Run one job as of `at` (default: now); used by the scheduler, the CLI and the tests."""
@@ -80,6 +82,45 @@ class JobRunner:
         except Exception as exc:  # noqa: BLE001 - reported; the other targets go on
             await self._failed(JobError(job, target, at.date(), exc))
             return False
+
+
+    async def once_many(self, job: Job, at: datetime, work: Sequence[tuple[str, Work[object]]],
+                        chunk: int = 500) -> list[str]:
+        """`once` for many targets: each target's run mark and work commit together as before, but a chunk of
+        targets shares one transaction (one fsync) instead of one each. Every target runs in its own savepoint,
+        so a failing one rolls back alone, is reported, and the others still get their post. Returns the
+        targets that ran now (not those done earlier today, nor the failed)."""
+        day = at.date().isoformat()
+        ran: list[str] = []
+        for start in range(0, len(work), chunk):
+            part = list(work[start:start + chunk])
+
+            def tx(db: Database, out: Outgoing, part=part) -> list[tuple[str, BaseException | None]]:
+                outcome: list[tuple[str, BaseException | None]] = []
+                for target, fn in part:
+                    try:
+                        with db.atomic():           # a savepoint: this target alone rolls back if it fails
+                            if not insert_once(db, "job_runs", {"job": job.name, "target": target, "day": day,
+                                                                "ran_at": self.base.now.isoformat()}, sealed=True):
+                                continue
+                            # Each target keeps its own dedupe keys, exactly as if it had committed alone.
+                            fn(db, out.sibling(f"job:{job.name}:{target}:{day}"))
+                        outcome.append((target, None))
+                    except Exception as exc:  # noqa: BLE001 - reported below; the other targets go on
+                        outcome.append((target, exc))
+                return outcome
+            try:
+                outcome = await self.base.commit(tx, key=f"job:{job.name}:{part[0][0]}…:{day}")
+            except Exception as exc:  # noqa: BLE001 - the chunk's transaction itself failed: none of it is durable
+                names = "、".join(target for target, _ in part[:3]) + (f"等 {len(part)} 个" if len(part) > 3 else "")
+                await self._failed(JobError(job, names, at.date(), exc))
+                continue
+            for target, exc in outcome:
+                if exc is None:
+                    ran.append(target)
+                else:
+                    await self._failed(JobError(job, target, at.date(), exc))
+        return ran
 
 
 def slot(job: Job, config: Config, day: date) -> datetime:

@@ -17,7 +17,7 @@ from bot.casework import inspectors
 from bot.config import Town
 from bot.outbound import Outgoing
 from bot.outbox import APP_MARKDOWN_LIMIT, MARKDOWN_LIMIT
-from schedules.digest_stats import TownStats, VillageStats, gather
+from schedules.digest_stats import TownStats, VillageStats, gather_all
 from bot.context import JobContext
 from bot.jobs import Job
 
@@ -28,12 +28,12 @@ MAX_CLUES, MAX_SILENT = 5, 15
 async def run(ctx: JobContext) -> None:
     # One head for the day, read before any town's digest: every town's inspectors see the same anchor.
     chain = await ctx.read(ledger.head)
-    sent = False
-    for town in ctx.config.towns:
-        # Counted on a reader (jieba and a week of cases), so the writer only holds the sends and the run mark.
-        stats = await ctx.read(gather, town, ctx.at, ctx.calendar, ctx.roles, ctx.config.rules.unanswered_hours,
-                               bool(ctx.config.bridge.secret))
-        sent |= await ctx.once(town.name, lambda db, out, t=town, s=stats: send(db, out, ctx, t, s, chain))
+    # Counted on a reader (jieba and a week of cases), one pass over the county for each count, so the writer
+    # only holds the sends and the run marks.
+    stats = await ctx.read(gather_all, ctx.config.towns, ctx.at, ctx.calendar, ctx.roles,
+                           ctx.config.rules.unanswered_hours, bool(ctx.config.bridge.secret))
+    sent = await ctx.once_many([(t.name, lambda db, out, t=t: send(db, out, ctx, t, stats[t.name], chain))
+                                for t in ctx.config.towns])
     if sent and not ctx.rehearsal:   # a re-run that sent nothing adds no second line for the day
         await asyncio.to_thread(ledger.append_anchor, ctx.config.audit.anchor_file, ctx.day, *chain)
 

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Iterable
 
 from sqlite_utils import Database
 
@@ -58,51 +59,73 @@ class TownStats:
 
 def gather(db: Database, town: Town, at: datetime, calendar: WorkCalendar, roles: Roles,
            unanswered_hours: int, sees_all_traffic: bool) -> TownStats:
-    active = cases.find(db, town=town.name, statuses=cases.ACTIVE)
-    recent = cases.find(db, town=town.name, since=at - WEEK)
-    # Only the last week's answers: the morning job must not read the town's whole history.
-    answered = cases.find(db, town=town.name, statuses=("answered", "closed"), answered_since=at - WEEK)
-    stats = {v.name: VillageStats(v.name) for v in town.villages}
-    for c in (c for c in recent if at - DAY <= c.received_at < at and c.kind in cases.REQUEST_KINDS):
-        if c.village in stats and c.status != "dismissed":
-            stats[c.village].received[c.kind] += 1
-    for c in answered:
+    return gather_all(db, [town], at, calendar, roles, unanswered_hours, sees_all_traffic)[town.name]
+
+
+def gather_all(db: Database, towns: Iterable[Town], at: datetime, calendar: WorkCalendar, roles: Roles,
+               unanswered_hours: int, sees_all_traffic: bool) -> dict[str, TownStats]:
+    """Every town's numbers from one pass over the county per count (the active cases are streamed, never all
+    in memory), instead of a query per town over the whole county; keyed by town name."""
+    towns = list(towns)
+    stats = {v.name: VillageStats(v.name) for t in towns for v in t.villages}
+    wanted = {t.name for t in towns}
+    # Only the last week's intake and answers: the morning job must not read the county's whole history.
+    for c in cases.find(db, since=at - WEEK, stream=True):
         s = stats.get(c.village)
-        if s is None:
+        if s is None or c.town not in wanted:
+            continue
+        if at - DAY <= c.received_at < at and c.kind in cases.REQUEST_KINDS and c.status != "dismissed":
+            s.received[c.kind] += 1
+        if c.first_response_at and c.received_at < at:
+            s.waits.append(c.first_response_at - c.received_at)
+    for c in cases.find(db, statuses=("answered", "closed"), answered_since=at - WEEK, stream=True):
+        s = stats.get(c.village)
+        if s is None or c.town not in wanted:
             continue
         s.answered += c.answered_at >= at - DAY
         s.rated += c.rating is not None
         s.satisfied += c.rating == "满意"
-    for c in active:
+    quiet_since = at - timedelta(hours=unanswered_hours)
+    for c in cases.active(db):
         s = stats.get(c.village)
-        if s is None:
+        if s is None or c.confidential or c.town not in wanted:
             continue
         s.open += 1
         p = pressing(c, calendar, at)
         s.overdue += bool(p and p.overdue_days)
         s.due_soon += bool(p and not p.overdue_days)
-        s.unanswered += c.first_response_at is None and c.received_at <= at - timedelta(hours=unanswered_hours)
-    for c in recent:
-        if c.village in stats and c.first_response_at and c.received_at < at:
-            stats[c.village].waits.append(c.first_response_at - c.received_at)
+        s.unanswered += c.first_response_at is None and c.received_at <= quiet_since
     if sees_all_traffic:
         busy = {r[0] for r in db.execute("SELECT DISTINCT village FROM messages WHERE received_at >= ? "
                                          "AND received_at < ?", [(at - WEEK).isoformat(), at.isoformat()])}
         for name, s in stats.items():
             s.silent = name not in busy
-    clues = [c for c in cases.find(db, town=town.name, confidential=True, since=at - DAY) if c.received_at < at]
-    return TownStats(list(stats.values()), clues, topics(_texts(db, town, at, roles)), sees_all_traffic)
+    clues: dict[str, list[Case]] = {t.name: [] for t in towns}
+    for c in cases.find(db, confidential=True, since=at - DAY):
+        if c.received_at < at and c.town in clues:
+            clues[c.town].append(c)
+    reports = _reports(db, at)
+    return {t.name: TownStats([stats[v.name] for v in t.villages], clues[t.name],
+                              topics(_texts(db, t, at, roles, reports)), sees_all_traffic) for t in towns}
 
 
-def _texts(db: Database, town: Town, at: datetime, roles: Roles) -> list[str]:
+def _texts(db: Database, town: Town, at: datetime, roles: Roles, reports: set[int]) -> list[str]:
     names = [v.name for v in town.villages]
     # Residents' group messages of the day; reports are left out so no clue leaks through a topic word.
     rows = db.execute(
-        f"SELECT m.text, m.sender FROM messages m LEFT JOIN cases c ON c.message_id = m.id "
-        f"LEFT JOIN case_state s ON s.case_id = c.id WHERE m.chattype = 'group' "
-        f"AND m.village IN ({', '.join('?' * len(names))}) AND m.received_at >= ? AND m.received_at < ? "
-        f"AND (s.kind IS NULL OR s.kind != 'report')", [*names, (at - DAY).isoformat(), at.isoformat()])
-    return [text for text, sender in rows if not roles.is_staff(sender)]
+        f"SELECT m.id, m.text, m.sender FROM messages m WHERE m.chattype = 'group' "
+        f"AND m.village IN ({', '.join('?' * len(names))}) AND m.received_at >= ? AND m.received_at < ?",
+        [*names, (at - DAY).isoformat(), at.isoformat()])
+    return [text for message_id, text, sender in rows if message_id not in reports and not roles.is_staff(sender)]
+
+
+def _reports(db: Database, at: datetime) -> set[int]:
+    """The messages of the day that are (or were re-labelled as) reports: one look for the county. A case keeps
+    its message's receipt time, so the day's cases are the day's messages' cases."""
+    return {r[0] for r in db.execute(
+        "SELECT c.message_id FROM cases c JOIN case_state s ON s.case_id = c.id WHERE c.received_at >= ? "
+        "AND c.received_at < ? AND s.kind = 'report' AND c.message_id IS NOT NULL",
+        [(at - DAY).isoformat(), at.isoformat()])}
 
 
 @lru_cache(maxsize=1)

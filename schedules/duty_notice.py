@@ -14,12 +14,16 @@ from bot.jobs import Job
 
 
 async def run(ctx: JobContext) -> None:
-    for village in ctx.config.villages():
-        await ctx.once(village.name, lambda db, out, v=village: post(db, out, v, ctx.day))
+    villages = list(ctx.config.villages())
+    # The day's roster for the whole county in one read; the posts then commit a few hundred villages at a time.
+    rosters = await ctx.read(duty.on_duty_all, villages, ctx.day)
+    await ctx.once_many([(v.name, lambda db, out, v=v: post(db, out, v, ctx.day, rosters[v.name]))
+                         for v in villages])
 
 
-def post(db: Database, out: Outgoing, village: Village, day: date) -> None:
-    cadres = duty.on_duty(db, village, day)
+def post(db: Database, out: Outgoing, village: Village, day: date, cadres: list[Cadre] | None = None) -> None:
+    """cadres: today's duty cadres when already read (the morning run reads the county at once)."""
+    cadres = duty.on_duty(db, village, day) if cadres is None else cadres
     if cadres:
         out.group(village, notice(village, cadres, day), mentions=[c.userid for c in cadres], post="morning")
     elif village.secretary is not None:

@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlite_utils import Database
 
-from bot import cases, wording
-from bot.cases import ACTIVE, Case
+from bot import cases, duty, ledger, wording
+from bot.cases import Case
 from bot.casework import Pressing, holders, ladder_people, pressing, rungs
-from bot.config import Person, Town, Village
+from bot.config import Cadre, Person, Town, Village
+from bot.workdays import WorkCalendar
 from bot.context import JobContext
-from bot.jobs import Job
+from bot.jobs import CHUNK, Job
 from bot.outbound import Outgoing
-from bot.storage import insert_once
 
 HEADS = {
     "duty": "【催办提醒】{where}以下事项请抓紧：",
@@ -37,22 +39,67 @@ def in_working_hours(ctx: JobContext) -> bool:
     return ctx.calendar.is_workday(ctx.day) and rules.work_start <= ctx.at.time() < rules.work_end
 
 
+@dataclass
+class Found:
+    """What presses today, from one pass over the county: the ids of village cases by village, of the rest by
+    town (ids only, so a province's pass stays small; each chunk reads its cases again inside its transaction)."""
+    villages: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    towns: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+
+
+def find_pressing(db: Database, calendar: WorkCalendar, at: datetime) -> Found:
+    found = Found()
+    for case in cases.active(db):
+        if pressing(case, calendar, at) is None:
+            continue
+        if case.level == "village" and not case.confidential:
+            found.villages[case.village].append(case.id)
+        else:
+            found.towns[case.town].append(case.id)
+    return found
+
+
+class Chunk:
+    """The cases of a chunk of targets, read once inside the chunk's transaction (as they stand now, not as the
+    pass saw them: a case answered meanwhile is not pressed)."""
+
+    def __init__(self, ids: list[int]):
+        self.ids, self._cases = ids, None
+
+    def pressing(self, db: Database, ids: list[int], ctx: JobContext) -> list[Pressing]:
+        if self._cases is None:
+            self._cases = cases.by_ids(db, self.ids)
+        found = (self._cases.get(i) for i in ids)
+        return [p for c in found if c is not None and c.active if (p := pressing(c, ctx.calendar, ctx.at))]
+
+
 async def run(ctx: JobContext) -> None:
     if not in_working_hours(ctx):
         return   # not marked as run: a run within working hours today still goes out
-    for town in ctx.config.towns:
-        for village in town.villages:
-            await ctx.once(village.name, lambda db, out, t=town, v=village: nag_village(db, out, ctx, t, v))
-        await ctx.once(f"{town.name}（镇级）", lambda db, out, t=town: nag_town(db, out, ctx, t))
+    # Read on a reader, once for the county: the writer only records the nags and queues the sends.
+    found = await ctx.read(find_pressing, ctx.calendar, ctx.at)
+    rosters = await ctx.read(duty.on_duty_all, list(ctx.config.villages()), ctx.day)
+    targets = [(t, v) for t in ctx.config.towns for v in (*t.villages, None)]     # None: the town's own
+    for start in range(0, len(targets), CHUNK):
+        part = targets[start:start + CHUNK]
+        chunk = Chunk([i for t, v in part for i in (found.villages.get(v.name, []) if v else found.towns.get(t.name, []))])
+        await ctx.once_many([
+            (v.name, lambda db, out, t=t, v=v: nag_village(
+                db, out, ctx, t, v, chunk.pressing(db, found.villages.get(v.name, []), ctx), rosters[v.name]))
+            if v else
+            (f"{t.name}（镇级）", lambda db, out, t=t: nag_town(
+                db, out, ctx, t, chunk.pressing(db, found.towns.get(t.name, []), ctx)))
+            for t, v in part], chunk=CHUNK)
 
 
-def nag_village(db: Database, out: Outgoing, ctx: JobContext, town: Town, village: Village) -> None:
-    found = [p for c in cases.find(db, village=village.name, statuses=ACTIVE) if c.level == "village"
-             if (p := pressing(c, ctx.calendar, ctx.at))]
+def nag_village(db: Database, out: Outgoing, ctx: JobContext, town: Town, village: Village,
+                found: list[Pressing], on_duty: list[Cadre]) -> None:
     notes: dict[tuple[str, str], list[str]] = defaultdict(list)
     group_lines, group_mentions = [], []
     for p in found:
-        held_by = holders(db, village, p.case, ctx.day)
+        if p.case.level != "village" or p.case.confidential:
+            continue      # passed up since the pass: the town's run presses it from tomorrow
+        held_by = holders(db, village, p.case, ctx.day, on_duty)
         for rung in rungs(p):
             people = held_by if rung == "duty" else ladder_people(town, village, rung)
             if not _record(db, p.case, rung, people, ctx):
@@ -69,11 +116,11 @@ def nag_village(db: Database, out: Outgoing, ctx: JobContext, town: Town, villag
     _send(out, notes, village.name)
 
 
-def nag_town(db: Database, out: Outgoing, ctx: JobContext, town: Town) -> None:
-    held = [c for c in cases.find(db, town=town.name, statuses=ACTIVE, confidential=None)
-            if c.level != "village" or c.confidential]
+def nag_town(db: Database, out: Outgoing, ctx: JobContext, town: Town, found: list[Pressing]) -> None:
     notes: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for p in filter(None, (pressing(c, ctx.calendar, ctx.at) for c in held)):
+    for p in found:
+        if p.case.level == "village" and not p.case.confidential:
+            continue      # sent back to the village since the pass: its own run presses it from tomorrow
         for rung in rungs(p):
             assignee = ctx.roles.person(p.case.assignee) if p.case.assignee else None
             people = ([assignee] if assignee else list(town.staff) or list(town.inspectors)) \
@@ -85,9 +132,15 @@ def nag_town(db: Database, out: Outgoing, ctx: JobContext, town: Town) -> None:
 
 
 def _record(db: Database, case: Case, rung: str, people: list[Person], ctx: JobContext) -> bool:
-    return insert_once(db, "nags", {"case_id": case.id, "rung": rung, "day": ctx.day.isoformat(),
-                                    "userids": json.dumps([p.userid for p in people]), "at": ctx.at.isoformat()},
-                       sealed=True)
+    """At most one nag per case, rung and day; True when this one is new. Plain SQL rather than insert_once's
+    table introspection: a province's morning records hundreds of thousands of these."""
+    cursor = db.execute("INSERT OR IGNORE INTO nags (case_id, rung, day, userids, at) VALUES (?, ?, ?, ?, ?)",
+                        [case.id, rung, ctx.day.isoformat(), json.dumps([p.userid for p in people]),
+                         ctx.at.isoformat()])
+    if not cursor.rowcount:
+        return False
+    ledger.add(db, "nags", cursor.lastrowid)
+    return True
 
 
 def _line(p: Pressing, where: bool = False) -> str:

@@ -159,10 +159,10 @@ async def test_a_failing_village_is_reported_and_the_others_still_get_their_noti
     import_example_roster(bot)
     real = duty_notice.post
 
-    def broken_for_gaofeng(db, out, village, day):
+    def broken_for_gaofeng(db, out, village, day, *cadres):
         if village.name == "高峰村":
             raise RuntimeError("磁盘满了")
-        real(db, out, village, day)
+        real(db, out, village, day, *cadres)
     monkeypatch.setattr(duty_notice, "post", broken_for_gaofeng)
     await run_at(bot, clock, "duty_notice", "2026-12-01T08:00+08:00")
     assert robot_texts(standin, "robot-key-gaofeng") == []

@@ -1,0 +1,137 @@
+"""The morning jobs' cost does not grow with the county's size in queries or commits: one pass over the cases per
+count (not one per village or town), the duty roster read once, a chunk of villages per transaction. Statements
+are counted with sqlite3's trace callback on every connection the store opens (writer and readers)."""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import datetime
+
+import pytest
+
+from bot import cases, storage
+from bot.config import Cadre, Config, Person, Village
+from tests.conftest import rows
+from tests.schedule_helpers import open_case, private, rotation, run_at, started
+
+READS_CASES = re.compile(r"\b(FROM|JOIN)\s+(cases|case_state)\b", re.I)
+
+
+def county(config: Config, towns: int, per_town: int) -> Config:
+    """`towns` towns of `per_town` villages each, every village with its own robot, cadres and link leader."""
+    base = config.towns[0]
+    made = []
+    for t in range(1, towns + 1):
+        name = "翠江镇" if t == 1 else f"第{t:02d}镇"
+        villages = tuple(
+            Village(name=f"{name}{i:02d}村", town=name, chat_id=f"chat-{t}-{i}", webhook_key=f"robot-{t}-{i}",
+                    cadres=(Cadre(f"t{t}v{i}-sec", f"书记{t}-{i}", "党支部书记", "13900000000", secretary=True),
+                            Cadre(f"t{t}v{i}-duty", f"值班{t}-{i}", "村委委员", "13800000000")),
+                    link_leader=Person(f"t{t}v{i}-leader", f"挂包{t}-{i}", "副镇长（挂包）"))
+            for i in range(1, per_town + 1))
+        inspectors = base.inspectors if t == 1 else (Person(f"t{t}-jw", f"纪委{t}", "镇纪委书记"),)
+        made.append(replace(base, name=name, villages=villages, inspectors=inspectors, inspector_webhook_key=""))
+    path = config.storage_path.with_name(f"county-{towns}x{per_town}.db")
+    return replace(config, towns=tuple(made), storage_path=path)
+
+
+@pytest.fixture
+def traced(monkeypatch):
+    """Every SQL statement any store connection runs, in order."""
+    seen: list[str] = []
+    real = storage.connect
+
+    def connect(*args, **kwargs):
+        db = real(*args, **kwargs)
+        db.conn.set_trace_callback(seen.append)
+        return db
+    monkeypatch.setattr(storage, "connect", connect)
+    return seen
+
+
+async def morning(config, clock, traced, job: str, when: str, towns: int, per_town: int) -> tuple[int, int, object]:
+    """Run `job` for a county of towns × per_town villages holding the same few cases; returns the statements
+    that read cases, the commits, and the bot (stopped by the caller)."""
+    config = county(config, towns, per_town)
+    bot = await started(config, clock)
+    first = config.towns[0].villages[0]
+    rotation(bot, first.name, first.cadres[1].userid)
+    for day in ("2026-11-20", "2026-11-25", "2026-12-01"):     # overdue, due today-ish, fresh
+        open_case(bot, received=f"{day}T10:00+08:00", village=first.name)
+    open_case(bot, received="2026-12-01T08:00+08:00", village=first.name, kind="report", text="村干部收了好处费")
+    clock.set(when)
+    del traced[:]
+    commits = bot.store.commits
+    await bot.jobs.run(job)
+    reads = sum(bool(READS_CASES.search(sql)) for sql in traced)
+    commits = bot.store.commits - commits
+    await bot.settle()
+    return reads, commits, bot
+
+
+@pytest.mark.parametrize("job, when", [("nags", "2026-12-02T09:30+08:00"), ("digest", "2026-12-02T08:00+08:00"),
+                                       ("duty_notice", "2026-12-02T08:00+08:00")])
+async def test_a_morning_job_reads_the_cases_as_often_for_40_villages_as_for_4(config, clock, standin, traced,
+                                                                               job, when):
+    small, small_commits, bot = await morning(config, clock, traced, job, when, towns=2, per_town=2)
+    await bot.stop()
+    big, big_commits, bot = await morning(config, clock, traced, job, when, towns=20, per_town=2)
+    ran = rows(bot, f"SELECT target FROM job_runs WHERE job = '{job}'")
+    await bot.stop()
+    assert big == small and small <= 8             # the same passes over the cases, however many villages
+    assert big_commits <= 3                        # a few transactions for 40 villages, not one each
+    assert len(ran) == {"nags": 60, "digest": 20, "duty_notice": 40}[job]   # every target still marked once
+
+
+async def test_nags_from_one_pass_still_press_the_holder_and_climb_the_ladder(config, clock, standin, traced):
+    _, _, bot = await morning(config, clock, traced, "nags", "2026-12-02T09:30+08:00", towns=20, per_town=2)
+    first = bot.config.towns[0].villages[0]
+    [duty] = private(standin, first.cadres[1].userid)               # today's duty cadre from the bulk roster read
+    assert duty.startswith(f"【催办提醒】{first.name}") and "101" in duty and "102" in duty
+    [secretary] = private(standin, first.cadres[0].userid)          # 102 is 2 working days overdue: rung 2
+    assert "102" in secretary and "101" not in secretary
+    ladder, clue = private(standin, "zjw-hu")                       # 101 is 5 working days overdue: the top rung
+    assert ladder.startswith(f"【超期预警·纪委】{first.name}") and "101" in ladder and "102" not in ladder
+    assert "J2026-001" in clue and "村干部收了好处费" in clue and "J2026-001" not in duty
+    await bot.stop()
+
+
+async def test_a_case_answered_after_the_read_is_not_pressed(config, clock, standin, traced, monkeypatch):
+    """The pass runs on a reader before the writes; a case that changed meanwhile is looked at again."""
+    from schedules import nags
+    config = county(config, 1, 2)
+    bot = await started(config, clock)
+    first = config.towns[0].villages[0]
+    case = open_case(bot, received="2026-11-20T10:00+08:00", village=first.name)
+    real = nags.find_pressing
+
+    def then_answered(db, calendar, at):
+        found = real(db, calendar, at)
+        bot.store.write_sync(lambda w: cases.append(w, case.id, actor="test", action="answered", now=at,
+                                                    state={"status": "answered", "answered_at": at}))
+        return found
+    monkeypatch.setattr(nags, "find_pressing", then_answered)
+    await run_at(bot, clock, "nags", "2026-12-02T09:30+08:00")
+    assert rows(bot, "SELECT * FROM nags") == []
+    assert private(standin, first.cadres[0].userid) == []
+    await bot.stop()
+
+
+async def test_each_towns_inspectors_are_pressed_on_their_own_clue_though_the_numbers_repeat(config, clock, standin):
+    """Clue numbers run per town: 第02镇's J2026-001 must reach its inspectors although 翠江镇 has a J2026-001 too."""
+    config = county(config, 2, 1)
+    bot = await started(config, clock)
+    at = datetime.fromisoformat("2026-11-20T10:00+08:00")
+    for town in config.towns:
+        [village] = town.villages
+        clue = bot.store.write_sync(lambda db: cases.open_case(
+            db, message_id=None, town=town.name, village=village.name, kind="report", text=f"{town.name}有干部收了好处费",
+            requester="resident-1", chat_id=None, received_at=at, due_at=bot.base.due_at("consult", at), now=at))
+        assert clue.number == "J2026-001"
+    await run_at(bot, clock, "nags", "2026-12-02T09:30+08:00")
+    await run_at(bot, clock, "digest", "2026-12-03T08:00+08:00")
+    assert rows(bot, "SELECT key FROM alerts WHERE key LIKE 'job-error:%'") == []
+    [nag, digest] = private(standin, "t2-jw")
+    assert "J2026-001" in nag and "第02镇有干部收了好处费" in nag and "翠江镇有干部" not in nag
+    assert digest.startswith("**巡群日报·第02镇**")
+    await bot.stop()
