@@ -64,7 +64,9 @@ def start_xiaowei(tmp: Path, port: int, standin: WeComStandIn) -> subprocess.Pop
            "XIAOWEI_WECOM_ENCODING_AES_KEY": standin.app_aes_key, "XIAOWEI_WECOM_API_BASE": standin.url,
            "XIAOWEI_AIBOT_TOKEN": standin.aibot_token, "XIAOWEI_AIBOT_ENCODING_AES_KEY": standin.aibot_aes_key}
     log = tmp / "serve.log"
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--config", str(config)], cwd=ROOT, env=env,
+    # XIAOWEI_BENCH_ROOT: serve another checkout (an older commit, for a before/after in the same conditions).
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--config", str(config)],
+                            cwd=os.environ.get("XIAOWEI_BENCH_ROOT", ROOT), env=env,
                             stderr=log.open("w", encoding="utf-8"), stdout=subprocess.DEVNULL)
     wait_listening(proc, log, "xiaowei serve")
     return proc
