@@ -174,7 +174,8 @@ async def test_a_command_handled_again_after_a_crash_is_recorded_once(config, cl
 async def test_a_burst_is_handled_while_it_is_still_arriving(service, standin):
     """64 callbacks posted 16 at a time to the real server: by the time the first half has been answered 200,
     some of those messages are already handled (not waiting for the burst to end), and the writer committed
-    fewer transactions than there were messages (callbacks and handlers share group commits)."""
+    fewer transactions than there were messages (callbacks and handlers share group commits); the outbox
+    sender, with nothing queued, was not woken at all."""
     bot, n = service.bot, 64
     sealed = [standin.seal_aibot(standin.aibot_message(chatid=CHENGNAN, userid=f"resident-{i}", text="谢谢",
                                                        msgid=f"burst-{i}")) for i in range(n)]
@@ -190,7 +191,12 @@ async def test_a_burst_is_handled_while_it_is_still_arriving(service, standin):
             acked += 1
             if acked == n // 2:
                 handled_at_half.append(rows(bot, "SELECT COUNT(*) AS n FROM messages WHERE status = 'done'")[0]["n"])
+    drains_before = bot.outbox.drains
     await asyncio.gather(*(poster() for _ in range(16)))
+    await bot.dispatcher.idle()
+    # Thanks need no answer: nothing was queued, so the sender was not woken (it was, once per stored message).
+    assert rows(bot, "SELECT COUNT(*) AS n FROM outbox") == [{"n": 0}]
+    assert bot.outbox.drains == drains_before
     await bot.settle()
     assert rows(bot, "SELECT COUNT(*) AS n FROM messages WHERE status = 'done'") == [{"n": n}]
     assert handled_at_half and handled_at_half[0] > 0
