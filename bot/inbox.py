@@ -49,12 +49,22 @@ def record(db: Database, msg: Message) -> tuple[int, bool]:
         "text": msg.text, "mentions_bot": int(msg.mentions_bot), "response_url": msg.response_url,
         "received_at": msg.received_at.isoformat(), "media": msg.media or None,
         "status": "unrouted" if msg.in_group and msg.village is None else "new"}, sealed=True)
-    row = next(db["messages"].rows_where("channel = ? AND msgid = ?", [msg.channel, msg.msgid], select="id"))
-    return row["id"], new
+    # By its UNIQUE key, not last_insert_rowid(): sealing the row inserted a ledger row after it.
+    row = db.conn.execute("SELECT id FROM messages WHERE channel = ? AND msgid = ?", [msg.channel, msg.msgid])
+    return row.fetchone()[0], new
 
 
 def load_row(db: Database, message_id: int) -> dict | None:
-    return next(db["messages"].rows_where("id = ?", [message_id]), None)
+    found = load_rows(db, [message_id])
+    return found[0] if found else None
+
+
+def load_rows(db: Database, message_ids: list[int]) -> list[dict]:
+    """The rows of these messages, in id order, in one query."""
+    cursor = db.conn.execute(f"SELECT * FROM messages WHERE id IN ({', '.join('?' * len(message_ids))}) ORDER BY id",
+                             message_ids)
+    columns = [c[0] for c in cursor.description]
+    return [dict(zip(columns, values)) for values in cursor.fetchall()]
 
 
 def from_row(row: dict, config: Config) -> Message:

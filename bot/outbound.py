@@ -62,13 +62,16 @@ class Outgoing:
     def __init__(self, db: Database, config: Config, now: datetime, key: str):
         self.db, self.config, self.now, self.key = db, config, now, key
         self._n = 0
+        self.queued = 0          # rows this transaction added to the outbox: the sender is woken only for those
         self._clues: _Clues | None = None
+        self._root = self
 
     def sibling(self, key: str) -> "Outgoing":
         """Another sender in the same transaction with its own dedupe keys (many targets, one commit), sharing
         the clue list: read once per transaction rather than once per village."""
         twin = Outgoing(self.db, self.config, self.now, key)
         twin._clues = self._known_clues()
+        twin._root = self._root
         return twin
 
     def _dedupe(self) -> str:
@@ -133,8 +136,9 @@ class Outgoing:
         self._check(audience, text)    # it is meant for the group: the group's rules apply
         draft = f"【请发到{village.name}群】复制下面这段，发到群里：\n{text}"
         for cadre in duty.responsible(self.db, village, self.now.date()):
-            enqueue(self.db, kind="app", target=cadre.userid, now=self.now, dedupe=self._dedupe(),
-                    payload={"touser": cadre.userid, **text_payload(draft)})
+            if enqueue(self.db, kind="app", target=cadre.userid, now=self.now, dedupe=self._dedupe(),
+                       payload={"touser": cadre.userid, **text_payload(draft)}) is not None:
+                self._root.queued += 1
 
     def inspectors_group(self, town: Town, text: str) -> None:
         """The robot of the town inspectors' own group (not a village group)."""
@@ -166,8 +170,9 @@ class Outgoing:
     def _put(self, audience: Audience, kind: str, target: str, payload: dict, text: str,
              dedupe: str | None = None, **extra) -> None:
         self._check(audience, text)
-        enqueue(self.db, kind=kind, target=target, payload=payload, now=self.now, dedupe=dedupe or self._dedupe(),
-                **extra)
+        if enqueue(self.db, kind=kind, target=target, payload=payload, now=self.now, dedupe=dedupe or self._dedupe(),
+                   **extra) is not None:
+            self._root.queued += 1
 
     def _check(self, audience: Audience, text: str) -> None:
         for clue in self._mentioned(text, audience):

@@ -106,6 +106,8 @@ class Outbox:
     async def run(self) -> None:
         """Drain forever; sleeps until the earliest lane head is due, someone enqueues, or POLL passes."""
         while True:
+            # Cleared before the drain, not after: a row committed while the drain runs wakes the next one.
+            self._wake.clear()
             try:
                 delay = await self.drain()
             except Exception:   # the sender must outlive a bug or a database hiccup; say so and look again
@@ -250,16 +252,25 @@ def _describe(exc: BaseException) -> str:
 
 
 # --- queries and updates (each runs inside the store's read or write transaction) ---------------------------
+# The first pending row of every lane, found by skipping from lane to lane on the (status, lane, id) index: a
+# few index seeks per lane, however many rows wait behind each head (a GROUP BY would read every pending row,
+# and a lane blocked for days by an outage can hold thousands).
+_HEADS = """
+    WITH RECURSIVE lanes(lane) AS (
+        SELECT (SELECT MIN(lane) FROM outbox WHERE status = 'pending')
+        UNION ALL
+        SELECT (SELECT MIN(lane) FROM outbox WHERE status = 'pending' AND lane > lanes.lane)
+        FROM lanes WHERE lane IS NOT NULL)
+    SELECT o.id, o.lane, o.not_before FROM lanes JOIN outbox AS o
+        ON o.id = (SELECT MIN(id) FROM outbox WHERE status = 'pending' AND lane = lanes.lane)"""
+
+
 def _lane_heads(db: Database) -> list[dict]:
-    """The first pending row of every lane. The inner query reads only the (status, lane, id) index."""
-    return [dict(zip(("id", "lane", "not_before"), r)) for r in db.execute(
-        "SELECT id, lane, not_before FROM outbox WHERE id IN "
-        "(SELECT MIN(id) FROM outbox WHERE status = 'pending' GROUP BY lane)").fetchall()]
+    return [dict(zip(("id", "lane", "not_before"), r)) for r in db.conn.execute(_HEADS).fetchall()]
 
 
 def _next_due(db: Database, now: datetime) -> float | None:
-    row = db.execute("SELECT MIN(not_before) FROM outbox WHERE id IN "
-                     "(SELECT MIN(id) FROM outbox WHERE status = 'pending' GROUP BY lane)").fetchone()
+    row = db.conn.execute(f"SELECT MIN(not_before) FROM ({_HEADS})").fetchone()
     if not row or row[0] is None:
         return None
     return max(0.0, (datetime.fromisoformat(row[0]) - now).total_seconds())

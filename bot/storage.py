@@ -47,10 +47,14 @@ def insert_once(db: Database, table: str, row: dict, *, sealed: bool = False) ->
     recorded fact, so a new one gets its ledger entry in the same transaction.
     (total_changes, not lastrowid: an ignored insert leaves lastrowid at the previous row.)"""
     before = db.conn.total_changes
-    db[table].insert(row, ignore=True)
+    # Plain SQL: sqlite-utils' insert first looks the table and its columns up, several statements a row, and
+    # this runs for every callback on the writer thread.
+    columns = list(row)
+    db.conn.execute(f"INSERT OR IGNORE INTO [{table}] ({', '.join(f'[{c}]' for c in columns)}) "
+                    f"VALUES ({', '.join('?' * len(columns))})", [row[c] for c in columns])
     new = db.conn.total_changes > before
     if new and sealed:
-        ledger.add(db, table, db.execute("SELECT last_insert_rowid()").fetchone()[0])
+        ledger.add(db, table, db.conn.execute("SELECT last_insert_rowid()").fetchone()[0])
     return new
 
 

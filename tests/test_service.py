@@ -1,6 +1,7 @@
 """The service end to end: WeCom's callbacks over a real loopback server, the stand-in answering for WeCom."""
 from __future__ import annotations
 
+import asyncio
 import json
 
 from bot.channels.bridge import bridge_signature
@@ -168,3 +169,35 @@ async def test_a_command_handled_again_after_a_crash_is_recorded_once(config, cl
     await second.bot.settle()
     assert len(rows(second.bot, "SELECT id FROM events WHERE action = 'claimed'")) == 1
     await stop_service(second)
+
+
+async def test_a_burst_is_handled_while_it_is_still_arriving(service, standin):
+    """64 callbacks posted 16 at a time to the real server: by the time the first half has been answered 200,
+    some of those messages are already handled (not waiting for the burst to end), and the writer committed
+    fewer transactions than there were messages (callbacks and handlers share group commits); the outbox
+    sender, with nothing queued, was not woken at all."""
+    bot, n = service.bot, 64
+    sealed = [standin.seal_aibot(standin.aibot_message(chatid=CHENGNAN, userid=f"resident-{i}", text="谢谢",
+                                                       msgid=f"burst-{i}")) for i in range(n)]
+    handled_at_half: list[int] = []
+    acked = 0
+    commits_before = bot.store.commits
+    pending = iter(sealed)
+
+    async def poster() -> None:
+        nonlocal acked
+        for params, body in pending:
+            assert (await service.post("/wecom/aibot", params, body)).status == 200
+            acked += 1
+            if acked == n // 2:
+                handled_at_half.append(rows(bot, "SELECT COUNT(*) AS n FROM messages WHERE status = 'done'")[0]["n"])
+    drains_before = bot.outbox.drains
+    await asyncio.gather(*(poster() for _ in range(16)))
+    await bot.dispatcher.idle()
+    # Thanks need no answer: nothing was queued, so the sender was not woken (it was, once per stored message).
+    assert rows(bot, "SELECT COUNT(*) AS n FROM outbox") == [{"n": 0}]
+    assert bot.outbox.drains == drains_before
+    await bot.settle()
+    assert rows(bot, "SELECT COUNT(*) AS n FROM messages WHERE status = 'done'") == [{"n": n}]
+    assert handled_at_half and handled_at_half[0] > 0
+    assert bot.store.commits - commits_before < n
