@@ -171,12 +171,13 @@ def test_train_main_writes_identical_models_and_counts_corrections(tmp_path):
     assert counts["report"] == 1 and counts["chatter"] == 1   # validation lines are not training lines
 
 
-def test_served_probabilities_equal_sklearns_predict_proba():
+@pytest.mark.parametrize("power", [0.0, 0.375, 0.5])
+def test_served_probabilities_equal_sklearns_predict_proba(power):
     from bot.classifier import probabilities
     from bot.classifier_train import _rows, design, export, fit, fit_estimator, read_examples
 
     rows = _rows(read_examples([DATA_DIR / "training" / "hard_cases.jsonl"]))
-    est, vocab = fit_estimator(rows, 16.0)
+    est, vocab = fit_estimator(rows, 16.0, power)
     texts = ["村主任把低保给了他亲戚", "收到", "路灯坏了好几天没人修", "请问医保在哪交", "全新的词语组合"]
     feats = [featurize(t) for t in texts]
     expected = est.predict_proba(design(feats, vocab))
@@ -185,10 +186,29 @@ def test_served_probabilities_equal_sklearns_predict_proba():
     for f, row in zip(feats, expected):
         served = probabilities(bias, weights, f)
         assert all(abs(served[c] - p) < 1e-9 for c, p in zip(classes, row))
-    bias, weights = fit(rows, 16.0)             # as saved: 4 decimals, tiny weights pruned
+    bias, weights = fit(rows, 16.0, power)      # as saved: 4 decimals, tiny weights pruned
     for f, row in zip(feats, expected):
         served = probabilities(bias, weights, f)
         assert all(abs(served[c] - p) < 1e-3 for c, p in zip(classes, row))
+
+
+def test_uniform_l2_on_scaled_columns_is_the_old_per_occurrence_penalty():
+    from collections import Counter
+
+    from bot.classifier_train import _rows, export, fit_estimator, read_examples
+
+    rows = _rows(read_examples([DATA_DIR / "training" / "hard_cases.jsonl"]))
+    df = Counter(f for feats, _, _ in rows for f in feats)
+    est, vocab = fit_estimator(rows, 16.0, 0.5)
+    assert all(scale == df[f] ** -0.5 for f, (_, scale) in vocab.items())
+    _, weights = export(est, vocab)
+    # What sklearn penalises (its own coefficients) is what the old SGD decayed: each served
+    # weight once per training example that contains its feature.
+    fitted = float((est.coef_ ** 2).sum())
+    served = sum(df[f] * sum(x * x for x in w) for f, w in weights.items())
+    assert abs(fitted - served) < 1e-9 * fitted
+    common = max(vocab, key=lambda f: df[f])
+    assert df[common] > 100 and weights[common] != [float(x) for x in est.coef_[:, vocab[common][0]]]
 
 
 def test_metrics_by_hand():

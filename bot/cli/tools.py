@@ -87,7 +87,7 @@ def train_model(stdout: TextIO, data_dir: Path, out: Path | None = None, stderr:
     if held:
         stdout.write(f"交叉验证留出（5折，每条由没见过它的模型判定，共{held['n']}条）：{_figures(held)}\n")
     th = model["thresholds"]
-    stdout.write(f"阈值：举报 {th['report']}，闲聊 {th['chatter']}；正则化 C={meta['C']}；特征数 {meta['features']}\n")
+    stdout.write(f"阈值：举报 {th['report']}，闲聊 {th['chatter']}；列缩放幂 {meta['power']}，正则化 C={meta['C']}；特征数 {meta['features']}\n")
     # Sets by writers who wrote no training text: a retrain that reads strangers worse shows here at once.
     classifier = Classifier(model)
     for path in sorted((data_dir / "validation").glob("*.jsonl")):
