@@ -171,6 +171,77 @@ def test_train_main_writes_identical_models_and_counts_corrections(tmp_path):
     assert counts["report"] == 1 and counts["chatter"] == 1   # validation lines are not training lines
 
 
+@pytest.mark.parametrize("power", [0.0, 0.375, 0.5])
+def test_served_probabilities_equal_sklearns_predict_proba(power):
+    from bot.classifier import probabilities
+    from bot.classifier_train import _rows, design, export, fit, fit_estimator, read_examples
+
+    rows = _rows(read_examples([DATA_DIR / "training" / "hard_cases.jsonl"]))
+    est, vocab = fit_estimator(rows, 16.0, power)
+    texts = ["村主任把低保给了他亲戚", "收到", "路灯坏了好几天没人修", "请问医保在哪交", "全新的词语组合"]
+    feats = [featurize(t) for t in texts]
+    expected = est.predict_proba(design(feats, vocab))
+    classes = [int(c) for c in est.classes_]
+    bias, weights = export(est, vocab)          # unrounded: the same arithmetic exactly
+    for f, row in zip(feats, expected):
+        served = probabilities(bias, weights, f)
+        assert all(abs(served[c] - p) < 1e-9 for c, p in zip(classes, row))
+    bias, weights = fit(rows, 16.0, power)      # as saved: 4 decimals, tiny weights pruned
+    for f, row in zip(feats, expected):
+        served = probabilities(bias, weights, f)
+        assert all(abs(served[c] - p) < 1e-3 for c, p in zip(classes, row))
+
+
+def test_uniform_l2_on_scaled_columns_is_the_old_per_occurrence_penalty():
+    from collections import Counter
+
+    from bot.classifier_train import _rows, export, fit_estimator, read_examples
+
+    rows = _rows(read_examples([DATA_DIR / "training" / "hard_cases.jsonl"]))
+    df = Counter(f for feats, _, _ in rows for f in feats)
+    est, vocab = fit_estimator(rows, 16.0, 0.5)
+    assert all(scale == df[f] ** -0.5 for f, (_, scale) in vocab.items())
+    _, weights = export(est, vocab)
+    # What sklearn penalises (its own coefficients) is what the old SGD decayed: each served
+    # weight once per training example that contains its feature.
+    fitted = float((est.coef_ ** 2).sum())
+    served = sum(df[f] * sum(x * x for x in w) for f, w in weights.items())
+    assert abs(fitted - served) < 1e-9 * fitted
+    common = max(vocab, key=lambda f: df[f])
+    assert df[common] > 100 and weights[common] != [float(x) for x in est.coef_[:, vocab[common][0]]]
+
+
+def test_metrics_by_hand():
+    from bot.classifier_train import metrics
+
+    ri, ci, hi = LABELS.index("report"), LABELS.index("chatter"), LABELS.index("help")
+    pairs = [(ri, ri), (ri, ci), (hi, hi), (hi, ci), (ci, ci), (ci, hi), (ci, ci), (ci, ci)]
+    m = metrics(pairs)
+    assert m == {"n": 8, "accuracy": 0.625, "macro_f1": round((2 / 3 + 0.5 + 2 * 3 / (6 + 1 + 2)) / 3, 4),
+                 "report_recall": 0.5, "request_recall": 0.5, "false_reply_rate": 0.25}
+    assert metrics([])["n"] == 0
+
+
+def test_serving_imports_no_numerics():
+    import subprocess
+    import sys
+
+    code = ("import sys; from bot.classifier import load; load().classify('路灯坏了');"
+            "print([m for m in ('numpy', 'scipy', 'sklearn') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_train_main_without_sklearn(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # import sklearn -> ImportError
+    out, err = io.StringIO(), io.StringIO()
+    assert train_main(out, data_dir=tmp_path, out=tmp_path / "m.json", stderr=err) == 2
+    assert err.getvalue() == "训练需要 scikit-learn：pip install 'xiaowei[train]'\n"
+    assert out.getvalue() == "" and not (tmp_path / "m.json").exists()
+
+
 def test_train_main_without_data(tmp_path):
     out = io.StringIO()
     assert train_main(out, data_dir=tmp_path, out=tmp_path / "m.json") == 1

@@ -58,11 +58,16 @@ def classify_texts(texts: list[str], stdin: TextIO, stdout: TextIO, stderr: Text
 
 def train(args: argparse.Namespace) -> int:
     from bot import data
-    return train_model(sys.stdout, Path(str(data())))
+    return train_model(sys.stdout, Path(str(data())), stderr=sys.stderr)
 
 
-def train_model(stdout: TextIO, data_dir: Path, out: Path | None = None) -> int:
+def train_model(stdout: TextIO, data_dir: Path, out: Path | None = None, stderr: TextIO | None = None) -> int:
     """Rebuild model.json deterministically and print what it was trained on and how it reads strangers."""
+    try:
+        import sklearn  # noqa: F401  (the optional extra [train]; serving never needs it)
+    except ImportError:
+        (stderr or sys.stderr).write("训练需要 scikit-learn：pip install 'xiaowei[train]'\n")
+        return 2
     from bot.classifier import LABELS, Classifier, _load_cached
     from bot.classifier_train import metrics, read_examples, save, train as fit, training_paths
 
@@ -82,7 +87,7 @@ def train_model(stdout: TextIO, data_dir: Path, out: Path | None = None) -> int:
     if held:
         stdout.write(f"交叉验证留出（5折，每条由没见过它的模型判定，共{held['n']}条）：{_figures(held)}\n")
     th = model["thresholds"]
-    stdout.write(f"阈值：举报 {th['report']}，闲聊 {th['chatter']}；特征数 {meta['features']}\n")
+    stdout.write(f"阈值：举报 {th['report']}，闲聊 {th['chatter']}；列缩放幂 {meta['power']}，正则化 C={meta['C']}；特征数 {meta['features']}\n")
     # Sets by writers who wrote no training text: a retrain that reads strangers worse shows here at once.
     classifier = Classifier(model)
     for path in sorted((data_dir / "validation").glob("*.jsonl")):
