@@ -175,12 +175,17 @@ async def serve(bot: Bot, host: str, port: int) -> None:
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     log.info("listening on http://%s:%s", host, port)
+    try:
+        await until_stopped()
+    finally:
+        log.info("stopping")
+        await runner.cleanup()
+
+
+async def until_stopped() -> None:
+    """Wait for SIGTERM or Ctrl-C (a service manager's stop, an operator's)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        log.info("stopping")
-        await runner.cleanup()
+    await stop.wait()

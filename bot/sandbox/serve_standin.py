@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 import sys
 
 from aiohttp import web
 
 from bot.clock import SystemClock
 from bot.sandbox.standin import WeComStandIn
+from bot.web import until_stopped
 
 MAX_MINT = 100_000
 
@@ -56,12 +56,8 @@ async def run() -> None:
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     host, port = runner.addresses[0][:2]
     print(json.dumps({"url": url, "control": f"http://{host}:{port}"}), flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        await until_stopped()
     finally:
         await runner.cleanup()
         await standin.close()
