@@ -19,7 +19,8 @@ async def run(ctx: JobContext) -> None:
     try:
         await ctx.commit(lambda db, out: news_pool.load_dir(db, ctx.at))
     except news_pool.NewsError as exc:   # the pool already in the database still works
-        await ctx.commit(lambda db, out: out.alert_admins(f"news-file:{ctx.day}", f"正能量信息文件有误：{exc}"))
+        text = f"正能量信息文件有误：{exc}"
+        await ctx.commit(lambda db, out: out.alert_admins(f"news-file:{ctx.day}", text))
     await ctx.once_many([(v.name, lambda db, out, v=v: post(db, out, v, ctx.day)) for v in ctx.config.villages()])
     await ctx.commit(lambda db, out: warn_if_low(db, out, ctx), key=f"job:news:low:{ctx.day}")
 

@@ -280,14 +280,19 @@ class WeComStandIn(ContactEndpoints):
 
         return await self._serve(request, "gettoken", handle, corpid)
 
+    def _app_body(self, token: str, raw: bytes, now: datetime) -> dict:
+        """An app API call's JSON body, once its token and agentid are the app's own."""
+        self._check_token(token, now)
+        body = self._json_body(raw)
+        if str(body.get("agentid")) != str(self.agent_id):
+            raise _Reject(40056)
+        return body
+
     async def _message_send(self, request: web.Request) -> web.StreamResponse:
         token = request.query.get("access_token", "")
 
         def handle(req: web.Request, raw: bytes, now: datetime) -> dict:
-            self._check_token(token, now)
-            body = self._json_body(raw)
-            if str(body.get("agentid")) != str(self.agent_id):
-                raise _Reject(40056)
+            body = self._app_body(token, raw, now)
             members = [m for m in str(body.get("touser") or "").split("|") if m]
             if not members:
                 raise _Reject(81013)

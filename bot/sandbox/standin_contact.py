@@ -301,10 +301,7 @@ class ContactEndpoints:
         token = request.query.get("access_token", "")
 
         def handle(req: web.Request, raw: bytes, now: datetime) -> dict:
-            self._check_token(token, now)
-            body = self._json_body(raw)
-            if str(body.get("agentid")) != str(self.agent_id):
-                raise _Reject(40056)
+            body = self._app_body(token, raw, now)
             issued = self._card_codes.get(str(body.get("response_code") or ""))
             if issued is None or now - issued[1] >= CARD_CODE_TTL:
                 raise _Reject(ERR_CARD_CODE, "invalid response_code, used or expired")
