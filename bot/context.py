@@ -62,6 +62,15 @@ class MessageContext(Context):
     def reading(self) -> Verdict:
         return self.classify(self.message)
 
+    async def answer(self, rule: Callable[[Database, Outgoing], str | None]) -> None:
+        """Run a rule in the message's own transaction and send its line, if it has one, back where the
+        message came from."""
+        def tx(db: Database, out: Outgoing) -> None:
+            line = rule(db, out)
+            if line:
+                out.reply(self.message, line)
+        await self.commit(tx, key=f"m{self.message.id}")
+
 
 @dataclass(frozen=True)
 class JobContext(Context):

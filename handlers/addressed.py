@@ -33,16 +33,15 @@ def match(msg: Message, ctx: MessageContext) -> str | None:
 async def act(msg: Message, what: str, ctx: MessageContext) -> None:
     mention = "@小微 " if msg.in_group else ""
 
-    def tx(db, out):
+    def line(db, out) -> str:
         if what == "media":
-            return out.reply(msg, MEDIA_LINE)
+            return MEDIA_LINE
         if what == "greeting":
-            return out.reply(msg, f"您好！有事直接说，比如“{mention}村口路灯坏了”，我会登记、给您编号和办结期限，"
-                                  "并通知值班干部。")
+            return f"您好！有事直接说，比如“{mention}村口路灯坏了”，我会登记、给您编号和办结期限，并通知值班干部。"
         village = msg.village or ctx.roles.home_village(msg.sender)
         if village is None:
-            return out.reply(msg, "请在您所在村（社区）的群里问，我会告诉您今天谁值班。")
+            return "请在您所在村（社区）的群里问，我会告诉您今天谁值班。"
         cadres = duty.responsible(db, village, ctx.now.date())
         names = "、".join(f"{c.post}{c.name}" + (f"（{c.phone}）" if c.phone else "") for c in cadres)
-        out.reply(msg, f"{village.name}今天值班：{names}。有事可以直接说，{mention}我会登记并通知他们。")
-    await ctx.commit(tx, key=f"m{msg.id}")
+        return f"{village.name}今天值班：{names}。有事可以直接说，{mention}我会登记并通知他们。"
+    await ctx.answer(line)

@@ -24,8 +24,4 @@ def match(msg: Message, ctx: MessageContext) -> Command | None:
 
 
 async def act(msg: Message, cmd: Command, ctx: MessageContext) -> None:
-    def tx(db, out):
-        reply = casework.command(db, out, ctx, msg, cmd)
-        if reply:
-            out.reply(msg, reply)
-    await ctx.commit(tx, key=f"m{msg.id}")
+    await ctx.answer(lambda db, out: casework.command(db, out, ctx, msg, cmd))

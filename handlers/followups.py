@@ -29,8 +29,4 @@ def match(msg: Message, ctx: MessageContext) -> Followup | None:
 
 
 async def act(msg: Message, f: Followup, ctx: MessageContext) -> None:
-    def tx(db, out):
-        reply = casework.follow_up(db, out, ctx, msg, f)
-        if reply:
-            out.reply(msg, reply)
-    await ctx.commit(tx, key=f"m{msg.id}")
+    await ctx.answer(lambda db, out: casework.follow_up(db, out, ctx, msg, f))

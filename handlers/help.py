@@ -33,4 +33,4 @@ def match(msg: Message, ctx: MessageContext) -> str | None:
 
 async def act(msg: Message, audience: str, ctx: MessageContext) -> None:
     text = RESIDENT_HELP + ("\n\n" + CADRE_HELP if audience == "cadre" else "")
-    await ctx.commit(lambda db, out: out.reply(msg, text), key=f"m{msg.id}")
+    await ctx.answer(lambda db, out: text)
