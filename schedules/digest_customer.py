@@ -1,0 +1,110 @@
+"""The digest's customer-group lines: 亮明身份 gaps, activity where the chat archive hears nothing (WeCom's
+statistics count per owner, so they speak for a village only when its owner owns that one group), and group
+sends the owner did not confirm. Also corrects the zombie flag for villages the traffic cannot see."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Iterable
+
+from sqlite_utils import Database
+
+from bot.config import Config, Town, Village
+from schedules.customer_stats import DAYS
+from schedules.digest_stats import TownStats
+
+MAX_LISTED = 15
+SEVERAL = "群主名下多个群，无法按村统计"
+
+
+@dataclass(frozen=True)
+class Activity:
+    village: str
+    measured: bool          # False: the owner has several groups, WeCom's count is not this village's
+    messages: int = 0       # yesterday
+    speakers: int = 0       # yesterday's members who said something
+    silent: bool = False    # no message on any of the last DAYS days (all of them counted)
+
+
+def gather_all(db: Database, config: Config, at: datetime, stats: dict[str, TownStats]) -> dict[str, list[str]]:
+    """Each town's customer-group lines; also sets `silent` for the villages only the statistics can see."""
+    lines = {}
+    for town in config.towns:
+        activity = activities(db, config, town, at)
+        by_name = {v.name: v for v in stats[town.name].villages} if town.name in stats else {}
+        for village in customer_villages(town):
+            if not config.archive.library and village.name in by_name:
+                a = activity.get(village.name)
+                by_name[village.name].silent = bool(a and a.silent)   # unmeasured is not a zombie
+        lines[town.name] = (identity_lines(db, town, at) + activity_lines(activity.values())
+                            + unconfirmed_lines(db, town, at))
+    return lines
+
+
+def customer_villages(town: Town) -> list[Village]:
+    return [v for v in town.villages if v.group == "customer"]
+
+
+def identity_lines(db: Database, town: Town, at: datetime) -> list[str]:
+    gaps = []
+    for village in customer_villages(town):
+        row = db.execute("SELECT cadres, shown, owner_ok FROM identity_checks WHERE village = ? AND checked_at <= ? "
+                         "ORDER BY checked_at DESC, id DESC LIMIT 1", [village.name, at.isoformat()]).fetchone()
+        if row and (row[1] < row[0] or not row[2]):
+            gaps.append(f"{village.name} {row[1]}/{row[0]}" + ("（群主不符）" if not row[2] else ""))
+    return [f"**亮明身份**：{_listed(gaps)}"] if gaps else []
+
+
+def activities(db: Database, config: Config, town: Town, at: datetime) -> dict[str, Activity]:
+    """Villages heard by no archive: yesterday's count of their owner, where the owner has this one group."""
+    if config.archive.library:
+        return {}
+    owned = Counter(v.group_owner for v in config.villages() if v.group == "customer")
+    yesterday = (at - timedelta(days=1)).date()
+    found = {}
+    for village in customer_villages(town):
+        rows = {r[0]: r[1:] for r in db.execute(
+            "SELECT day, chat_total, msg_total, member_has_msg FROM customer_group_stats WHERE owner = ? "
+            "AND day >= ? AND day <= ?", [village.group_owner, (yesterday - timedelta(days=DAYS - 1)).isoformat(),
+                                          yesterday.isoformat()])}
+        last = rows.get(yesterday.isoformat())
+        if last is None:
+            continue   # not fetched: the digest says nothing rather than guess
+        if owned[village.group_owner] > 1 or max(r[0] for r in rows.values()) > 1:
+            found[village.name] = Activity(village.name, measured=False)
+            continue
+        found[village.name] = Activity(village.name, True, messages=last[1], speakers=last[2],
+                                       silent=len(rows) == DAYS and not any(r[1] for r in rows.values()))
+    return found
+
+
+def activity_lines(activity: Iterable[Activity]) -> list[str]:
+    activity = list(activity)
+    measured = [f"{a.village} 消息{a.messages}条、发言{a.speakers}人" for a in activity if a.measured]
+    several = [a.village for a in activity if not a.measured]
+    return (([f"**客户群昨日活跃**（企业微信统计）：{_listed(measured, '；')}"] if measured else [])
+            + ([f"**{SEVERAL}**：{_listed(several)}"] if several else []))
+
+
+def unconfirmed_lines(db: Database, town: Town, at: datetime) -> list[str]:
+    """Yesterday's group sends not confirmed (and today's, once the check has reminded the owner)."""
+    villages = {v.name: v for v in customer_villages(town)}
+    if not villages:
+        return []
+    today, yesterday = at.date().isoformat(), (at - timedelta(days=1)).date().isoformat()
+    rows = db.execute(
+        f"SELECT village, day FROM group_sends WHERE village IN ({', '.join('?' * len(villages))}) AND "
+        "((day = ? AND status != 'sent') OR (day = ? AND status = 'reminded')) ORDER BY day, village",
+        [*villages, yesterday, today]).fetchall()
+    shown = []
+    for name, day in rows:
+        village = villages[name]
+        owner = village.cadre(village.group_owner)
+        shown.append(f"{name}（群主{owner.name if owner else village.group_owner}，{'今日' if day == today else '昨日'}）")
+    return [f"**群发未确认**：{_listed(shown)}"] if shown else []
+
+
+def _listed(items: list[str], sep: str = "、") -> str:
+    more = f"等 {len(items)} 个" if len(items) > MAX_LISTED else ""
+    return sep.join(items[:MAX_LISTED]) + more
