@@ -127,7 +127,7 @@ def tell(db: Database, out: Outgoing, ctx: JobContext, result: Check, finding: F
     if finding.problem == MISSING:
         owner = _name(ctx, result.owner or village.group_owner)
         text = (f"【亮明身份】你还不在{village.name}的客户群里。请联系群主{owner}拉你进群，"
-                f"进群后把群昵称改为：{finding.expected}")
+                f"进群后请把群昵称改为：{finding.expected}")
     else:
         seen = f"是「{finding.nickname}」，群众看不出你的姓名和职务" if finding.nickname else "还没有设置"
         text = (f"【亮明身份】你在{village.name}客户群的群昵称{seen}。请把群昵称改为：{finding.expected}"
