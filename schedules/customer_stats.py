@@ -46,7 +46,8 @@ async def fetch_stats(ctx: JobContext, client: WeComClient) -> None:
         for start in range(0, len(missing), OWNERS_PER_CALL):
             part = missing[start:start + OWNERS_PER_CALL]
             stats = await group_stats(client, part, day)
-            # An owner WeCom returns nothing for had no group activity that day: stored as zeros, asked once.
+            # An owner WeCom returns nothing for is stored as counting no group (chat_total 0), asked once: the
+            # digest then says nothing of that village's activity rather than call it a zombie.
             await ctx.commit(lambda db, out, d=day, p=part, s=stats: _store(db, d, {o: s.get(o, GroupStats())
                                                                                  for o in p}, ctx))
 

@@ -69,13 +69,14 @@ def activities(db: Database, config: Config, town: Town, at: datetime) -> dict[s
             "AND day >= ? AND day <= ?", [village.group_owner, (yesterday - timedelta(days=DAYS - 1)).isoformat(),
                                           yesterday.isoformat()])}
         last = rows.get(yesterday.isoformat())
-        if last is None:
-            continue   # not fetched: the digest says nothing rather than guess
-        if owned[village.group_owner] > 1 or max(r[0] for r in rows.values()) > 1:
+        if owned[village.group_owner] > 1 or any(r[0] > 1 for r in rows.values()):
             found[village.name] = Activity(village.name, measured=False)
             continue
+        if last is None or not last[0]:
+            continue   # not fetched, or WeCom counted no group of this owner: say nothing rather than guess
+        counted = [r for r in rows.values() if r[0]]
         found[village.name] = Activity(village.name, True, messages=last[1], speakers=last[2],
-                                       silent=len(rows) == DAYS and not any(r[1] for r in rows.values()))
+                                       silent=len(counted) == DAYS and not any(r[1] for r in counted))
     return found
 
 
