@@ -1,6 +1,7 @@
 """The digest's customer-group lines: 亮明身份 gaps, activity where the chat archive hears nothing (WeCom's
 statistics count per owner, so they speak for a village only when its owner owns that one group), and group
-sends the owner did not confirm. Also corrects the zombie flag for villages the traffic cannot see."""
+sends the owner did not confirm. Also sets the zombie flag of customer villages from what hears them: the archive
+(with or without a bridge for the others), else the statistics; a village nothing measures is never a zombie."""
 from __future__ import annotations
 
 from collections import Counter
@@ -33,8 +34,13 @@ def gather_all(db: Database, config: Config, at: datetime, stats: dict[str, Town
     for town in config.towns:
         activity = activities(db, config, town, at)
         by_name = {v.name: v for v in stats[town.name].villages} if town.name in stats else {}
+        heard = archive_heard(db, town, at) if config.archive.library else set()
         for village in customer_villages(town):
-            if not config.archive.library and village.name in by_name:
+            if village.name not in by_name:
+                continue
+            if config.archive.library:     # the archive hears every message, pictures and voice included
+                by_name[village.name].silent = village.name not in heard
+            else:
                 a = activity.get(village.name)
                 by_name[village.name].silent = bool(a and a.silent)   # unmeasured is not a zombie
         lines[town.name] = (identity_lines(db, town, at) + activity_lines(activity.values())
@@ -44,6 +50,21 @@ def gather_all(db: Database, config: Config, at: datetime, stats: dict[str, Town
 
 def customer_villages(town: Town) -> list[Village]:
     return [v for v in town.villages if v.group == "customer"]
+
+
+def archive_heard(db: Database, town: Town, at: datetime) -> set[str]:
+    """Customer villages the archive heard anything from in the last DAYS days: a text (stored as a message) or
+    a picture, voice, file (counted only), whether or not a bridge feeds the other villages."""
+    names = [v.name for v in customer_villages(town)]
+    if not names:
+        return set()
+    marks = ", ".join("?" * len(names))
+    since = at - timedelta(days=DAYS)
+    texts = db.execute(f"SELECT DISTINCT village FROM messages WHERE village IN ({marks}) AND received_at >= ? "
+                       "AND received_at < ?", [*names, since.isoformat(), at.isoformat()])
+    media = db.execute(f"SELECT DISTINCT village FROM archive_activity WHERE village IN ({marks}) AND day >= ? "
+                       "AND day < ?", [*names, since.date().isoformat(), at.date().isoformat()])
+    return {r[0] for r in texts} | {r[0] for r in media}
 
 
 def identity_lines(db: Database, town: Town, at: datetime) -> list[str]:

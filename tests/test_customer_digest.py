@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from bot.config import Cadre
 from tests.conftest import rows
 from tests.schedule_helpers import open_case, private, run_at, started
+from tests.test_digest import say
 from tests.test_identity import customer
 
 DAY = date(2026, 12, 1)
@@ -54,7 +55,9 @@ async def test_activity_comes_from_the_owners_statistics_where_the_owner_has_tha
     config = replace(config, towns=(replace(town, villages=(*town.villages[:3], nandajie)),))
     week(standin, "cn-zhang", msg_total=12, member_has_msg=5, member_total=180)
     week(standin, "sh-huang", chat_total=2, msg_total=30, member_has_msg=9)   # a second group of his own
-    week(standin, "gf-lei", chat_total=2, msg_total=7, member_has_msg=3)
+    # WeCom counts one group for gf-lei (say the other is not counted yet): two configured villages still share
+    # whatever it counts, so neither is measured.
+    week(standin, "gf-lei", chat_total=1, msg_total=7, member_has_msg=3)
     bot = await started(config, clock)
     await run_at(bot, clock, "customer_stats", "2026-12-01T07:40+08:00")
     stored = rows(bot, "SELECT owner, COUNT(*) AS n FROM customer_group_stats GROUP BY owner ORDER BY owner")
@@ -106,4 +109,18 @@ async def test_the_digest_lists_yesterdays_group_sends_the_owner_did_not_confirm
     # WeCom's statistics counted none of these owners' groups: no activity claimed, nobody called a zombie.
     assert not any(line.startswith("**客户群昨日活跃") for line in lines)
     assert "**7天无消息（僵尸群）**：南大街社区" in lines                      # the bridge's internal group only
+    await bot.stop()
+
+
+async def test_with_the_archive_a_customer_group_is_a_zombie_only_when_it_heard_nothing_at_all(config, clock, standin):
+    config = replace(customer(config, "城南村", "双虹村", "高峰村"), bridge=replace(config.bridge, secret=""),
+                     archive=replace(config.archive, library="/nonexistent/libWeWorkFinanceSdk_C.so", secret="s"))
+    bot = await started(config, clock)
+    say(bot, "城南村", "今晚停水吗", "2026-11-28T19:00+08:00")
+    bot.store.write_sync(lambda db: db.execute(          # a picture only: counted, never stored
+        "INSERT INTO archive_activity (village, day, msgtype, count) VALUES ('双虹村', '2026-11-30', 'image', 2)"))
+    await run_at(bot, clock, "digest", "2026-12-01T08:00+08:00")
+    lines = digest_lines(standin)
+    assert "**7天无消息（僵尸群）**：高峰村" in lines        # no bridge, yet the archive hears these three
+    assert not any(line.startswith("**客户群昨日活跃") for line in lines)
     await bot.stop()
