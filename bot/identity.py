@@ -110,7 +110,7 @@ def record(db: Database, result: Check, at: datetime, trigger: str) -> int:
 
 def _name(ctx: JobContext, userid: str) -> str:
     person = ctx.roles.person(userid)
-    return person.name if person else userid
+    return person.name if person else f"未登记的成员（{userid}）"
 
 
 def tell(db: Database, out: Outgoing, ctx: JobContext, result: Check, finding: Finding) -> None:
@@ -121,7 +121,9 @@ def tell(db: Database, out: Outgoing, ctx: JobContext, result: Check, finding: F
         out.members(inspectors(town), f"【亮明身份】{village.name}客户群的群主现在是{actual}，不是登记的群主{wanted}。"
                                       "请核实是否换了群主。")
         out.alert_admins(f"identity-owner:{village.name}:{finding.userid}:{ctx.day}",
-                         f"{village.name}客户群的群主是 {finding.userid}（{actual}），配置里是 {finding.expected}。"
+                         f"{village.name}客户群的群主是 {finding.userid}"
+                         f"（{'未登记' if ctx.roles.person(finding.userid) is None else actual}），"
+                         f"配置里的 owner 是 {finding.expected}。"
                          "群发只能由群主确认；如果确实换了群主，请改这个村的 owner。")
         return
     if finding.problem == MISSING:

@@ -15,7 +15,7 @@ from bot.config import Config, Town, Village
 from schedules.customer_stats import DAYS
 from schedules.digest_stats import TownStats
 
-MAX_LISTED = 15
+MAX_LISTED = 10   # per line: the private copy (2048 bytes) must keep room for the villages
 SEVERAL = "群主名下多个群，无法按村统计"
 
 
@@ -103,9 +103,11 @@ def activities(db: Database, config: Config, town: Town, at: datetime) -> dict[s
 
 def activity_lines(activity: Iterable[Activity]) -> list[str]:
     activity = list(activity)
-    measured = [f"{a.village} 消息{a.messages}条、发言{a.speakers}人" for a in activity if a.measured]
+    # The quietest first: those are the groups an inspector looks at.
+    measured = [f"{a.village} {a.messages}/{a.speakers}"
+                for a in sorted((a for a in activity if a.measured), key=lambda a: (a.messages, a.speakers))]
     several = [a.village for a in activity if not a.measured]
-    return (([f"**客户群昨日活跃**（企业微信统计）：{_listed(measured, '；')}"] if measured else [])
+    return (([f"**客户群昨日活跃**（企业微信统计，消息条数/发言人数）：{_listed(measured)}"] if measured else [])
             + ([f"**{SEVERAL}**：{_listed(several)}"] if several else []))
 
 
@@ -119,12 +121,13 @@ def unconfirmed_lines(db: Database, town: Town, at: datetime) -> list[str]:
         f"SELECT village, day FROM group_sends WHERE village IN ({', '.join('?' * len(villages))}) AND "
         "((day = ? AND status != 'sent') OR (day = ? AND status = 'reminded')) ORDER BY day, village",
         [*villages, yesterday, today]).fetchall()
-    shown = []
+    shown: dict[str, list[str]] = {yesterday: [], today: []}
     for name, day in rows:
         village = villages[name]
         owner = village.cadre(village.group_owner)
-        shown.append(f"{name}（群主{owner.name if owner else village.group_owner}，{'今日' if day == today else '昨日'}）")
-    return [f"**群发未确认**：{_listed(shown)}"] if shown else []
+        shown[day].append(f"{name}（群主{owner.name if owner else village.group_owner}）")
+    return [f"**{label}群发未确认**：{_listed(shown[day])}"
+            for label, day in (("昨日", yesterday), ("今日", today)) if shown[day]]
 
 
 def _listed(items: list[str], sep: str = "、") -> str:

@@ -8,9 +8,9 @@ from datetime import date, timedelta
 
 from bot.config import Cadre
 from tests.conftest import rows
-from tests.schedule_helpers import open_case, private, run_at, started
+from tests.schedule_helpers import big_town, open_case, private, run_at, started
 from tests.test_digest import say
-from tests.test_identity import customer
+from tests.test_identity import customer, member
 
 DAY = date(2026, 12, 1)
 
@@ -64,7 +64,7 @@ async def test_activity_comes_from_the_owners_statistics_where_the_owner_has_tha
     assert stored == [{"owner": o, "n": 7} for o in ("cn-zhang", "gf-lei", "sh-huang")]
     await run_at(bot, clock, "digest", "2026-12-01T08:00+08:00")
     lines = digest_lines(standin)
-    assert "**客户群昨日活跃**（企业微信统计）：城南村 消息12条、发言5人" in lines
+    assert "**客户群昨日活跃**（企业微信统计，消息条数/发言人数）：城南村 12/5" in lines
     assert "**群主名下多个群，无法按村统计**：双虹村、高峰村、南大街社区" in lines
     assert not any(line.startswith("**7天无消息") for line in lines)   # every group spoke, or is not measured
 
@@ -83,7 +83,7 @@ async def test_a_measured_customer_group_silent_all_week_is_a_zombie(config, clo
     await run_at(bot, clock, "digest", "2026-12-01T08:00+08:00")
     lines = digest_lines(standin)
     assert "**7天无消息（僵尸群）**：城南村" in lines            # the statistics see it even without the bridge
-    assert "**客户群昨日活跃**（企业微信统计）：城南村 消息0条、发言0人；双虹村 消息3条、发言2人" in lines
+    assert "**客户群昨日活跃**（企业微信统计，消息条数/发言人数）：城南村 0/0、双虹村 3/2" in lines
     await bot.stop()
 
 
@@ -105,7 +105,7 @@ async def test_the_digest_lists_yesterdays_group_sends_the_owner_did_not_confirm
     assert status == {"城南村": "sent", "双虹村": "sent", "高峰村": "unconfirmed"}
     await run_at(bot, clock, "digest", "2026-12-02T08:00+08:00")
     lines = digest_lines(standin)
-    assert "**群发未确认**：高峰村（群主雷华，昨日）" in lines
+    assert "**昨日群发未确认**：高峰村（群主雷华）" in lines
     # WeCom's statistics counted none of these owners' groups: no activity claimed, nobody called a zombie.
     assert not any(line.startswith("**客户群昨日活跃") for line in lines)
     assert "**7天无消息（僵尸群）**：南大街社区" in lines                      # the bridge's internal group only
@@ -123,4 +123,31 @@ async def test_with_the_archive_a_customer_group_is_a_zombie_only_when_it_heard_
     lines = digest_lines(standin)
     assert "**7天无消息（僵尸群）**：高峰村" in lines        # no bridge, yet the archive hears these three
     assert not any(line.startswith("**客户群昨日活跃") for line in lines)
+    await bot.stop()
+
+
+async def test_a_town_of_40_customer_villages_with_every_gap_still_fits_the_private_digest(config, clock, standin):
+    config = big_town(config, 40)
+    town = config.towns[0]
+    config = replace(config, towns=(replace(town, villages=tuple(
+        replace(v, group="customer", webhook_key="") for v in town.villages)),))
+    for i, village in enumerate(config.villages()):
+        # The secretary owns the group; the duty cadre is not in it, or half the groups have another owner.
+        standin.add_customer_group(village.chat_id, name=f"{village.name}群", owner=village.group_owner if i % 2
+                                   else village.cadres[1].userid, members=[member(village.group_owner, "书记")])
+        week(standin, village.group_owner, msg_total=i, member_has_msg=i // 2)
+    bot = await started(config, clock)
+    bot.store.write_sync(lambda db: db["group_sends"].insert_all(
+        {"village": v.name, "day": "2026-11-30", "status": "reminded"} for v in config.villages()))
+    await run_at(bot, clock, "identity", "2026-12-01T07:30+08:00")
+    await run_at(bot, clock, "customer_stats", "2026-12-01T07:40+08:00")
+    await run_at(bot, clock, "digest", "2026-12-01T08:00+08:00")
+    [main, *detail] = [t for t in private(standin, "zjw-hu") if t.startswith("**巡群日报")]
+    lines = main.split("\n")
+    assert len(main.encode()) <= 2048 and detail                     # villages that do not fit follow
+    assert lines[-1].startswith("审计链") and not main.endswith("…")   # fitted whole, never clipped
+    for head in ("**亮明身份**：", "**客户群昨日活跃**", "**昨日群发未确认**："):
+        [line] = [x for x in lines if x.startswith(head)]
+        assert line.endswith("等 40 个"), line
+    assert "第01村 0/2（群主不符）、第02村 0/2、" in main             # "书记" alone names nobody
     await bot.stop()
