@@ -29,7 +29,7 @@ class Activity:
 
 
 def gather_all(db: Database, config: Config, at: datetime, stats: dict[str, TownStats]) -> dict[str, list[str]]:
-    """Each town's customer-group lines; also sets `silent` for the villages only the statistics can see."""
+    """Each town's customer-group lines; also sets each customer village's `silent` from what hears it."""
     lines = {}
     for town in config.towns:
         activity = activities(db, config, town, at)
