@@ -177,7 +177,9 @@ JOB = Job("identity", "亮明身份检查", lambda config: config.schedule.ident
 async def group_changed(bot: Any, change: GroupChange) -> None:
     """WeCom's change_external_chat for a group (the running Bot, the parsed event): a member came or went, or the
     owner changed, so the group is read again at once (the event is a hint; groupchat/get is the truth).
-    A dissolved village group is news for the admins and the town's inspectors."""
+    A dissolved village group is news for the admins and the town's inspectors. WeCom says some data settles
+    after the event (about 2 s): a caller that answers the callback first and calls this afterwards reads it
+    settled; the next morning's check catches anything it still missed."""
     village = bot.config.village_by_chat(change.chat_id)
     if village is None or village.group != "customer" or change.update_detail in COSMETIC:
         return
