@@ -138,6 +138,8 @@ class Schedule:
     digest: time = time(8, 0)
     group_send: time = time(9, 10)        # customer groups: the morning's posts as one owner-confirmed group send
     group_send_check: time = time(10, 30)  # …not yet confirmed by then: the owner is reminded
+    identity: time = time(7, 30)          # customer groups: 亮明身份 (cadres in the group, nicknames, owner)
+    customer_stats: time = time(7, 40)    # customer groups: yesterday's WeCom statistics and group sends, for the digest
     window_minutes: int = 120
 
 

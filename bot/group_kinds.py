@@ -39,7 +39,8 @@ def readiness(config: Config, village: Village) -> Readiness:
         if not village.group_owner:
             missing.append("owner（群主的 userid）")
         if not (config.archive.library and config.archive.secret):
-            missing.append("[archive] 会话存档的 library、secret 和 private_keys（没有它听不到群里的消息）")
+            missing.append("[archive] 会话存档的 library、secret 和 private_keys（没有它听不到群里的消息，"
+                           "群活跃度只能用企业微信按群主的统计）")
     else:
         if not config.bridge.secret:
             missing.append("[bridge] secret（网关签名用）")

@@ -338,3 +338,44 @@ def m0010(db: Database) -> None:
 def m0011(db: Database) -> None:
     # An image, a file or a voice note without words: the bot answers it with a request for a few words of text.
     db.execute("ALTER TABLE messages ADD COLUMN media TEXT")
+
+
+@MIGRATIONS(name="0013_identity_and_group_stats")
+def m0013(db: Database) -> None:
+    # 亮明身份: every check of a customer group's members (each morning, and at once on a member change), with what
+    # it found; the digest reads the latest per village, the cadres are told once a day per finding.
+    db.execute("""
+        CREATE TABLE identity_checks (
+            id INTEGER PRIMARY KEY,
+            village TEXT NOT NULL,
+            checked_at TEXT NOT NULL,
+            trigger TEXT NOT NULL,              -- morning | change
+            owner TEXT NOT NULL,                -- the group's owner as WeCom reports it
+            owner_ok INTEGER NOT NULL,          -- 1: the configured owner
+            cadres INTEGER NOT NULL,            -- configured cadres of the village
+            shown INTEGER NOT NULL              -- of those: in the group, nickname showing name and post
+        )""")
+    db.execute("CREATE INDEX identity_checks_village ON identity_checks (village, checked_at)")
+    db.execute("""
+        CREATE TABLE identity_findings (
+            check_id INTEGER NOT NULL REFERENCES identity_checks(id),
+            userid TEXT NOT NULL,               -- the cadre; for a wrong owner, the group's actual owner
+            problem TEXT NOT NULL,              -- missing | unlabelled | owner
+            nickname TEXT NOT NULL DEFAULT '',  -- the group nickname seen
+            expected TEXT NOT NULL DEFAULT '',  -- the nickname to set; for a wrong owner, the configured owner
+            PRIMARY KEY (check_id, userid, problem)
+        )""")
+    # groupchat/statistic: WeCom counts per owner and natural day, never per group; one row per owner and day.
+    db.execute("""
+        CREATE TABLE customer_group_stats (
+            owner TEXT NOT NULL,
+            day TEXT NOT NULL,
+            chat_total INTEGER NOT NULL,
+            chat_has_msg INTEGER NOT NULL,
+            member_total INTEGER NOT NULL,
+            member_has_msg INTEGER NOT NULL,
+            msg_total INTEGER NOT NULL,
+            new_member_cnt INTEGER NOT NULL,
+            fetched_at TEXT NOT NULL,
+            PRIMARY KEY (owner, day)
+        )""")

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from bot.jobs import Job
-from schedules import digest, duty_notice, group_send, nags, news
+from schedules import customer_stats, digest, duty_notice, group_send, identity, nags, news
 
 # In the order an operator reads them in `xiaowei jobs`.
 JOBS: tuple[Job, ...] = (duty_notice.JOB, news.JOB, group_send.JOB, group_send.CHECK,
-                         nags.JOB, digest.JOB)
+                         nags.JOB, identity.JOB, customer_stats.JOB, digest.JOB)

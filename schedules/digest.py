@@ -9,6 +9,7 @@ import asyncio
 import statistics
 from collections import Counter
 from datetime import date, timedelta
+from typing import Sequence
 
 from sqlite_utils import Database
 
@@ -17,6 +18,7 @@ from bot.casework import inspectors
 from bot.config import Town
 from bot.outbound import Outgoing
 from bot.outbox import APP_MARKDOWN_LIMIT, MARKDOWN_LIMIT
+from schedules import digest_customer
 from schedules.digest_stats import TownStats, VillageStats, gather_all
 from bot.context import JobContext
 from bot.jobs import Job
@@ -32,29 +34,34 @@ async def run(ctx: JobContext) -> None:
     # only holds the sends and the run marks.
     stats = await ctx.read(gather_all, ctx.config.towns, ctx.at, ctx.calendar, ctx.roles,
                            ctx.config.rules.unanswered_hours, bool(ctx.config.bridge.secret))
-    sent = await ctx.once_many([(t.name, lambda db, out, t=t: send(db, out, ctx, t, stats[t.name], chain))
+    # Customer groups' own lines (亮明身份, WeCom's activity counts, unconfirmed group sends), per town.
+    extra = await ctx.read(digest_customer.gather_all, ctx.config, ctx.at, stats)
+    sent = await ctx.once_many([(t.name, lambda db, out, t=t: send(db, out, ctx, t, stats[t.name], chain,
+                                                                   extra.get(t.name, [])))
                                 for t in ctx.config.towns])
     if sent and not ctx.rehearsal:   # a re-run that sent nothing adds no second line for the day
         await asyncio.to_thread(ledger.append_anchor, ctx.config.audit.anchor_file, ctx.day, *chain)
 
 
 def send(db: Database, out: Outgoing, ctx: JobContext, town: Town, stats: TownStats,
-         chain: tuple[int, str] | None = None) -> None:
+         chain: tuple[int, str] | None = None, extra: Sequence[str] = ()) -> None:
     hours = ctx.config.rules.unanswered_hours
     # The private copy is app markdown, which WeCom caps at 2048 bytes; the group robot allows 4096.
-    for text in compose(town, ctx.day, stats, hours, private=True, limit=APP_MARKDOWN_LIMIT, chain=chain):
+    for text in compose(town, ctx.day, stats, hours, private=True, limit=APP_MARKDOWN_LIMIT, chain=chain,
+                        extra=extra):
         out.members(inspectors(town), text, markdown=True)
     if town.inspector_webhook_key:
-        for text in compose(town, ctx.day, stats, hours, private=False):
+        for text in compose(town, ctx.day, stats, hours, private=False, extra=extra):
             out.inspectors_group(town, text)
 
 
 def compose(town: Town, day: date, stats: TownStats, hours: int, *, private: bool,
-            limit: int = MARKDOWN_LIMIT, chain: tuple[int, str] | None = None) -> list[str]:
+            limit: int = MARKDOWN_LIMIT, chain: tuple[int, str] | None = None, extra: Sequence[str] = ()) -> list[str]:
     """The digest and, when some villages did not fit, the detail messages; each within `limit` bytes.
-    `chain`: the audit chain's (count, head), shown in the private copy only."""
+    `chain`: the audit chain's (count, head), shown in the private copy only; `extra`: town lines other modules
+    add (schedules/digest_customer.py), after the zombie groups."""
     head = [f"**巡群日报·{town.name}** {wording.day(day)}", *_totals(stats.villages, hours)]
-    tail = _clues(stats, private) + _silent(stats) + _topics(stats) + (_chain(chain) if private else [])
+    tail = _clues(stats, private) + _silent(stats) + list(extra) + _topics(stats) + (_chain(chain) if private else [])
     ranked = sorted(stats.villages, key=lambda s: s.concern, reverse=True)
     more = f"另有 {len(ranked)} 个村（社区）见下条明细"   # reserved at its longest
     budget = limit - _size(head + ["**各村**"] + tail + [more])
