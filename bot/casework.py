@@ -212,7 +212,11 @@ def answer(db, out, ctx: Context, msg: Message, note: str, case: Case, village: 
     out.group(village, f"编号 {case.number} 已办结：{note}\n满意请回复“满意 {case.number}”，"
                        f"不满意请回复“不满意 {case.number} 原因”。", mentions=[case.requester], case_id=case.id,
               purpose="result")
-    return None if msg.in_group else f"{case.number} 已办结，结果已发到{case.village}群里。"
+    if msg.in_group:
+        return None
+    # A customer group takes the result only from a cadre's hand: say where it went, not that it is posted.
+    return f"{case.number} 已办结，" + ("结果已私信交值班干部发到群里。" if village.group == "customer"
+                                      else f"结果已发到{case.village}群里。")
 
 
 def pass_up(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village) -> str | None:
