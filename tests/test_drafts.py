@@ -11,7 +11,7 @@ from bot.clock import TZ
 from bot.drafts import Draft, is_posting
 from tests.conftest import rows, start_service, stop_service
 from tests.finance_sdk.build import finance_sdk_build  # noqa: F401  (a fixture)
-from tests.finance_sdk.feed import FEED_ENV, ROOM, Feed, text_message
+from tests.finance_sdk.feed import FEED_ENV, Feed, text_message
 from tests.schedule_helpers import change, open_case, private, rotation, run_at
 from tests.test_archive_reader import SECRET, with_archive
 from tests.test_group_kinds import kinds

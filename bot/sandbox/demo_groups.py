@@ -169,50 +169,85 @@ async def run_group_demo(out: TextIO, group: str, *, handlers: Sequence[Handler]
             transcript = GroupTranscript(bot, standin, out, gateway if group == "bridge" else None)
             owner = transcript.name(village.group_owner).split("（")[0]
             _intro(out, group, base, workdir, owner)
+            played = True
             async with aiohttp.ClientSession() as http:
+                morning = _Morning(group, bot, standin, gateway, archive, reader, transcript, http, base, clock, owner)
                 for step in CUSTOMER if group == "customer" else BRIDGE:
-                    clock.set(f"{DAY}T{step.at}:00+08:00")
-                    if step.note:
-                        out.write(f"{step.at} 💡 {step.note}\n")
-                    if step.job:
-                        out.write(f"{step.at} ⏰ 定时任务：{JOB_TITLES[step.job]}\n")
-                        await bot.jobs.run(step.job)
-                    elif step.confirm:
-                        [send] = bot.store.read_sync(lambda db: list(db.query(
-                            "SELECT msgid FROM group_sends WHERE village = ?", [VILLAGE])))
-                        out.write(f"{step.at} 👆 群主{owner}在企业微信「群发助手」里点了「发送」\n")
-                        standin.confirm_group_send(send["msgid"], village.group_owner)
-                    elif step.how == "app":
-                        out.write(f"{step.at} {transcript.name(step.sender)}私聊小微：{step.text}\n")
-                        params, body = standin.seal_app(userid=step.sender, text=step.text)
-                        async with http.post(f"{base}/wecom/app", params=params, data=body) as resp:
-                            if resp.status != 200:
-                                out.write("!! 回调失败\n")
-                                return 1
-                    else:
-                        texts = [step.text] if step.how == "group" else _drafts_for(bot, step.sender)
-                        for text in texts:
-                            transcript.line(f"{step.at} {transcript.name(step.sender)}：", text)
-                            if group == "customer":
-                                archive.say(roomid=village.roomid or village.chat_id, sender=step.sender,
-                                            text=text, at=clock.now())
-                            elif not await _via_gateway(http, base, gateway, village.chat_id, step.sender, text,
-                                                        clock.now()):
-                                out.write("!! 网关转发失败\n")
-                                return 1
-                        if group == "customer":
-                            await reader.pull_once()       # the reader's hourly (here: at once) pull
-                    await bot.settle()
-                    await bot.settle()
-                    transcript.flush(step.at)
-                    transcript.loop_closed(step.at)
+                    if not await morning.play(step):
+                        out.write("!! 回调失败\n")
+                        played = False
+                        break
             await runner.cleanup()
+            if not played:
+                return 1
             out.write(_outro(group))
         return 0
     finally:
         quiet.setLevel(level)
         if not keep:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+@dataclass
+class _Morning:
+    """Plays the script's steps against the running service, one at a time, and prints what each one led to."""
+    group: str
+    bot: Bot
+    standin: WeComStandIn
+    gateway: GatewayStandIn
+    archive: ArchiveStandIn
+    reader: ArchiveReader
+    transcript: GroupTranscript
+    http: aiohttp.ClientSession
+    base: str
+    clock: ManualClock
+    owner: str
+
+    async def play(self, step: Step) -> bool:
+        self.clock.set(f"{DAY}T{step.at}:00+08:00")
+        out = self.transcript.out
+        if step.note:
+            out.write(f"{step.at} 💡 {step.note}\n")
+        if step.job:
+            out.write(f"{step.at} ⏰ 定时任务：{JOB_TITLES[step.job]}\n")
+            await self.bot.jobs.run(step.job)
+        elif step.confirm:
+            self.confirm(step.at)
+        elif step.how == "app":
+            out.write(f"{step.at} {self.transcript.name(step.sender)}私聊小微：{step.text}\n")
+            params, body = self.standin.seal_app(userid=step.sender, text=step.text)
+            async with self.http.post(f"{self.base}/wecom/app", params=params, data=body) as resp:
+                if resp.status != 200:
+                    return False
+        elif not await self.said(step):
+            return False
+        await self.bot.settle()
+        await self.bot.settle()       # a gateway push queued by the first round goes out in the second
+        self.transcript.flush(step.at)
+        self.transcript.loop_closed(step.at)
+        return True
+
+    def confirm(self, at: str) -> None:
+        """The owner's one tap on today's group send, in the WeCom client."""
+        [send] = self.bot.store.read_sync(lambda db: list(db.query(
+            "SELECT msgid FROM group_sends WHERE village = ?", [VILLAGE])))
+        self.transcript.out.write(f"{at} 👆 群主{self.owner}在企业微信「群发助手」里点了「发送」\n")
+        self.standin.confirm_group_send(send["msgid"], self.transcript.village.group_owner)
+
+    async def said(self, step: Step) -> bool:
+        """Someone speaks in the group: heard through the chat archive, or fed by the gateway."""
+        village = self.transcript.village
+        for text in [step.text] if step.how == "group" else _drafts_for(self.bot, step.sender):
+            self.transcript.line(f"{step.at} {self.transcript.name(step.sender)}：", text)
+            if self.group == "customer":
+                self.archive.say(roomid=village.roomid or village.chat_id, sender=step.sender, text=text,
+                                 at=self.clock.now())
+            elif not await _via_gateway(self.http, self.base, self.gateway, village.chat_id, step.sender, text,
+                                        self.clock.now()):
+                return False
+        if self.group == "customer":
+            await self.reader.pull_once()       # the reader's regular pull (here: at once)
+        return True
 
 
 def _drafts_for(bot: Bot, cadre: str) -> list[str]:
