@@ -100,9 +100,11 @@ async def test_the_cadre_pasting_the_draft_marks_it_posted_and_it_is_the_cases_f
     feed.add(5, text_message("c2", edited, msgtime=ms("2026-12-01T09:25+08:00"), sender="cn-li"))
     await pull(bot)
     assert [d["posted_msgid"] for d in drafts_of(bot)] == ["c1"]
-    # Posted in time: never pressed.
+    # Posted in time: never pressed. And the inspectors' digest counts the 20 minutes it took.
     await run_at(bot, customer.bot.clock, "draft_nags", "2026-12-02T16:00+08:00")
     assert not [t for t in private(standin, "cn-li") if t.startswith("【草稿未发")]
+    await run_at(bot, customer.bot.clock, "digest", "2026-12-03T08:00+08:00")
+    assert any("首次响应中位 20分钟" in t for t in private(standin, "zjw-hu"))
 
 
 async def test_a_later_posted_draft_supersedes_an_earlier_one_and_keeps_the_first_response(customer, feed):
