@@ -103,7 +103,7 @@ def announce(out: Outgoing, case: Case, village: Village, officers: list) -> Non
     names = "、".join(f"{c.post}{c.name}" for c in officers)
     out.group(village, f"收到您说的“{wording.snippet(case.text, 16)}”，已登记，编号 {case.number}，"
                        f"{wording.day(case.due_at)}前答复您。{names}负责跟进。",
-              mentions=[case.requester, *(c.userid for c in officers)])
+              mentions=[case.requester, *(c.userid for c in officers)], case_id=case.id, purpose="intake")
     out.members([c.userid for c in officers], (
         f"【新诉求 {case.number}·{case.kind_name}】{village.name}\n"
         f"内容：{wording.snippet(case.text, 120)}\n期限：{wording.day(case.due_at)}\n"
@@ -188,7 +188,8 @@ def claim(db, out, ctx: Context, msg: Message, note: str, case: Case, village: V
     who = ctx.roles.person(msg.sender)
     # News for the residents, not an order to the cadre: who took it and by when they will hear.
     out.group(village, f"编号 {case.number} 已由{who.display if who else '干部'}认领办理，"
-                       f"{wording.day(case.due_at)}前答复。", mentions=[case.requester])
+                       f"{wording.day(case.due_at)}前答复。", mentions=[case.requester], case_id=case.id,
+              purpose="claim")
     return None if msg.in_group else f"已认领 {case.number}，期限{wording.day(case.due_at)}。"
 
 
@@ -197,7 +198,8 @@ def progress(db, out, ctx: Context, msg: Message, note: str, case: Case, village
                  state={"first_response_at": case.first_response_at or ctx.now})
     if case.confidential:
         return f"已记录线索 {case.number} 的进展。"
-    out.group(village, f"编号 {case.number} 进展：{note}", mentions=[case.requester])
+    out.group(village, f"编号 {case.number} 进展：{note}", mentions=[case.requester], case_id=case.id,
+              purpose="progress")
     return None if msg.in_group else f"已记录 {case.number} 的进展，并告知群众。"
 
 
@@ -208,8 +210,13 @@ def answer(db, out, ctx: Context, msg: Message, note: str, case: Case, village: 
     if case.confidential:
         return f"线索 {case.number} 已办结并记入台账。"
     out.group(village, f"编号 {case.number} 已办结：{note}\n满意请回复“满意 {case.number}”，"
-                       f"不满意请回复“不满意 {case.number} 原因”。", mentions=[case.requester])
-    return None if msg.in_group else f"{case.number} 已办结，结果已发到{case.village}群里。"
+                       f"不满意请回复“不满意 {case.number} 原因”。", mentions=[case.requester], case_id=case.id,
+              purpose="result")
+    if msg.in_group:
+        return None
+    # A customer group takes the result only from a cadre's hand: say where it went, not that it is posted.
+    return f"{case.number} 已办结，" + ("结果已私信交值班干部发到群里。" if village.group == "customer"
+                                      else f"结果已发到{case.village}群里。")
 
 
 def pass_up(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village) -> str | None:
@@ -225,7 +232,8 @@ def pass_up(db, out, ctx: Context, msg: Message, note: str, case: Case, village:
                 f"【上报 {case.number}·{case.kind_name}】{case.village}报{LEVEL_NAMES[level]}里办理\n"
                 f"诉求：{wording.snippet(case.text, 100)}\n原因：{note}\n期限：{wording.day(due)}")
     out.group(village, f"编号 {case.number} 村里解决不了，已转{LEVEL_NAMES[level]}里办理（{wording.snippet(note, 20)}），"
-                       f"{wording.day(due)}前答复您。", mentions=[case.requester])
+                       f"{wording.day(due)}前答复您。", mentions=[case.requester], case_id=case.id,
+              purpose="passed_up")
     return None if msg.in_group else f"{case.number} 已上报{LEVEL_NAMES[level]}里。"
 
 

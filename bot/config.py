@@ -124,6 +124,9 @@ class Rules:
     work_start: time = time(8, 30)
     work_end: time = time(17, 30)
     unanswered_hours: int = 4
+    # A customer group's draft answer not seen posted in the group within this many working hours (work_start to
+    # work_end on working days) is pressed on the duty cadre, then up the ladder, one rung per such span.
+    draft_post_hours: int = 4
     holiday_dirs: tuple[Path, ...] = ()
     # A report's share of the reading at which an unsure message still goes to the inspectors, as 疑似线索 to
     # triage: a missed report is the worst error there is.
@@ -398,6 +401,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
         work_start=get("work_start", time, Rules.work_start),
         work_end=get("work_end", time, Rules.work_end),
         unanswered_hours=get("unanswered_hours", int, Rules.unanswered_hours, minimum=1),
+        draft_post_hours=get("draft_post_hours", int, Rules.draft_post_hours, minimum=1),
         holiday_dirs=holiday_dirs,
         triage_threshold=get("triage_threshold", float, Rules.triage_threshold, minimum=0, maximum=1),
     )

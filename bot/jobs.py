@@ -30,6 +30,7 @@ class Job:
     title: str                                  # what operators read in `xiaowei jobs` and in alerts
     when: Callable[[Config], time]
     run: Callable[[JobContext], Awaitable[None]]
+    hourly: bool = False       # every hour at when's minute (the job itself keeps to working hours), not daily
 
 
 class JobError(Exception):
@@ -129,7 +130,7 @@ def slot(job: Job, config: Config, day: date) -> datetime:
 
 def trigger(job: Job, config: Config) -> CronTrigger:
     when = job.when(config)
-    return CronTrigger(hour=when.hour, minute=when.minute, second=when.second, timezone=TZ)
+    return CronTrigger(hour="*" if job.hourly else when.hour, minute=when.minute, second=when.second, timezone=TZ)
 
 
 def next_run(job: Job, config: Config, now: datetime) -> datetime:
@@ -155,8 +156,9 @@ class Scheduler:
     def due_for_catch_up(self, now: datetime) -> list[Job]:
         """Jobs whose slot today passed less than window_minutes ago: a late start still runs them, once."""
         window = timedelta(minutes=self.config.schedule.window_minutes)
+        # An hourly job is not caught up: its next hour comes soon, and it keeps its own once-only marks.
         return [job for job in self.runner.jobs.values()
-                if timedelta(0) <= now - slot(job, self.config, now.date()) < window]
+                if not job.hourly and timedelta(0) <= now - slot(job, self.config, now.date()) < window]
 
     async def catch_up(self) -> list[str]:
         now = self.runner.base.now

@@ -35,6 +35,7 @@ FACTS: dict[str, tuple[str, ...]] = {
     "nags": ("id", "case_id", "rung", "day", "userids", "at"),
     "corrections": ("id", "case_id", "text", "old_label", "label", "actor", "at"),
     "job_runs": ("id", "job", "target", "day", "ran_at"),
+    "draft_nags": ("id", "post_id", "rung", "userids", "at"),
 }
 RECORDED = {"outbox": "status = 'sent'"}    # which rows of a table are facts (default: all)
 

@@ -14,7 +14,7 @@ from typing import Iterable
 
 from sqlite_utils import Database
 
-from bot import duty
+from bot import drafts, duty
 from bot.config import Config, Town, Village
 from bot.inbox import Message
 from bot.outbox import ALERT_PREFIX, APP_MARKDOWN_LIMIT, clip, enqueue, markdown_payload, text_payload
@@ -96,11 +96,12 @@ class Outgoing:
             self.members([msg.sender], text)
 
     def group(self, village: Village, text: str, *, mentions: Iterable[str] = (), markdown: bool = False,
-              post: str = "answer") -> None:
+              post: str = "answer", case_id: int | None = None, purpose: str = "") -> None:
         """Say something in a village's group, the way that kind of group allows (README, "Group kinds").
         post: "answer" (intake, claim, result: the group should see it now), "morning" (the duty notice and the
         day's positive item), "reminder" (a deadline reminder, which customer groups do without: its cadres
-        are pressed privately)."""
+        are pressed privately). case_id and purpose (intake | claim | progress | result | passed_up) say which
+        case an answer is about: a customer group's draft of it is then followed until a cadre posts it."""
         audience = Audience("group", village.name)
         if village.group == "internal":
             payload = markdown_payload(text) if markdown else text_payload(text, tuple(mentions))
@@ -117,7 +118,7 @@ class Outgoing:
             self.db["group_posts"].insert({"village": village.name, "day": self.now.date().isoformat(),
                                            "text": text, "created_at": self.now.isoformat()})
         elif post == "answer":
-            self._draft(village, text, audience)
+            self._draft(village, text, audience, case_id, purpose)
 
     def group_send(self, village: Village, text: str) -> None:
         """The day's one owner-confirmed group send into a customer group (externalcontact/add_msg_template)."""
@@ -131,14 +132,19 @@ class Outgoing:
             insert_once(self.db, "group_sends", {"village": village.name, "day": self.now.date().isoformat(),
                                                  "outbox_id": row[0]})
 
-    def _draft(self, village: Village, text: str, audience: Audience) -> None:
-        """An answer a customer group should see goes to the duty cadre, ready to paste, with one line of how."""
+    def _draft(self, village: Village, text: str, audience: Audience, case_id: int | None, purpose: str) -> None:
+        """An answer a customer group should see goes to the duty cadre, ready to paste, with one line of how.
+        One about a case is kept (bot/drafts.py) until the chat archive shows a cadre posting it."""
         self._check(audience, text)    # it is meant for the group: the group's rules apply
         draft = f"【请发到{village.name}群】复制下面这段，发到群里：\n{text}"
-        for cadre in duty.responsible(self.db, village, self.now.date()):
+        cadres = duty.responsible(self.db, village, self.now.date())
+        for cadre in cadres:
             if enqueue(self.db, kind="app", target=cadre.userid, now=self.now, dedupe=self._dedupe(),
                        payload={"touser": cadre.userid, **text_payload(draft)}) is not None:
                 self._root.queued += 1
+        if case_id is not None:
+            drafts.record(self.db, village=village.name, text=text, handed_to=[c.userid for c in cadres],
+                          now=self.now, case_id=case_id, purpose=purpose)
 
     def inspectors_group(self, town: Town, text: str) -> None:
         """The robot of the town inspectors' own group (not a village group)."""

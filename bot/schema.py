@@ -379,3 +379,28 @@ def m0013(db: Database) -> None:
             fetched_at TEXT NOT NULL,
             PRIMARY KEY (owner, day)
         )""")
+
+
+@MIGRATIONS(name="0014_draft_posts")
+def m0014(db: Database) -> None:
+    # A customer group's answer (intake, claim, result) is handed to the duty cadre to paste: kept here beside the
+    # morning's posts until the chat archive shows a cadre posting it (posted_at, posted_msgid, posted_by), so the
+    # case gets its first response and a draft nobody posts is pressed like a late case.
+    for column in ("kind TEXT NOT NULL DEFAULT 'morning'",   # morning | draft
+                   "case_id INTEGER REFERENCES cases(id)",
+                   "purpose TEXT",                           # intake | claim | result | progress | passed_up
+                   "handed_to TEXT",                         # JSON list of the cadres the draft went to
+                   "status TEXT",                            # drafts: waiting | posted | superseded
+                   "posted_at TEXT", "posted_msgid TEXT", "posted_by TEXT"):
+        db.execute(f"ALTER TABLE group_posts ADD COLUMN {column}")
+    db.execute("CREATE INDEX group_posts_waiting ON group_posts (kind, status, village)")
+    # Each rung of an unposted draft's ladder is pressed once (the nags table is per case and day).
+    db.execute("""
+        CREATE TABLE draft_nags (
+            id INTEGER PRIMARY KEY,
+            post_id INTEGER NOT NULL REFERENCES group_posts(id),
+            rung TEXT NOT NULL,
+            userids TEXT NOT NULL,
+            at TEXT NOT NULL,
+            UNIQUE (post_id, rung)
+        )""")

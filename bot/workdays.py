@@ -259,6 +259,32 @@ class WorkCalendar:
             return -self.workdays_between(end, start)
         return sum(self.is_workday(start + timedelta(n)) for n in range(1, (end - start).days + 1))
 
+    def add_work_hours(self, start: datetime, hours: float, work_start: time, work_end: time) -> datetime:
+        """The moment `hours` of working time after `start`, counting only work_start..work_end on working days
+        (local time): 4 working hours from Friday 16:00 end on Monday 11:00 with an 08:30–17:30 day."""
+        left = timedelta(hours=hours)
+        at = local(start)
+        while True:
+            opens, closes = (local(datetime.combine(at.date(), t)) for t in (work_start, work_end))
+            if self.is_workday(at.date()) and at < closes:
+                at = max(at, opens)
+                if at + left <= closes:
+                    return at + left
+                left -= closes - at
+            at = local(datetime.combine(at.date() + timedelta(days=1), work_start))
+
+    def work_hours_between(self, start: datetime, end: datetime, work_start: time, work_end: time) -> float:
+        """Working hours in [start, end) as add_work_hours counts them; 0 when end is not after start."""
+        total = timedelta(0)
+        at, end = local(start), local(end)
+        while at < end:
+            opens, closes = (local(datetime.combine(at.date(), t)) for t in (work_start, work_end))
+            if self.is_workday(at.date()):
+                span = min(end, closes) - max(at, opens)
+                total += max(span, timedelta(0))
+            at = local(datetime.combine(at.date() + timedelta(days=1), time(0)))
+        return total.total_seconds() / 3600
+
     def due_at(self, kind: str, received_at: datetime, close: time = time(23, 59, 59)) -> datetime:
         if kind not in LIMITS:
             raise ValueError(f"未知类型 {kind}，可选 {', '.join(LIMITS)}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot import casework
+from bot import casework, drafts
 from bot.context import MessageContext
 from bot.inbox import Message
 
@@ -22,7 +22,12 @@ def match_reply(msg: Message, ctx: MessageContext) -> bool:
 
 
 async def act_reply(msg: Message, _: bool, ctx: MessageContext) -> None:
-    await ctx.commit(lambda db, out: casework.answered_in_group(db, out, ctx, msg), key=f"m{msg.id}")
+    def tx(db, out):
+        # A draft the bot handed over, now posted (a customer group), is that answer; else the cadre's own words
+        # answer the newest request still waiting for one.
+        if drafts.posted(db, msg, ctx.now) is None:
+            casework.answered_in_group(db, out, ctx, msg)
+    await ctx.commit(tx, key=f"m{msg.id}")
 
 
 def match_support(msg: Message, ctx: MessageContext) -> bool:

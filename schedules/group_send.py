@@ -36,7 +36,8 @@ def send(db: Database, out: Outgoing, ctx: JobContext, village: Village) -> None
 
 
 def compose(db: Database, village: Village, ctx: JobContext) -> str:
-    posts = [r["text"] for r in db["group_posts"].rows_where("village = ? AND day = ?",
+    # Only the morning's own posts: the day's drafts are the cadres' to paste (bot/drafts.py).
+    posts = [r["text"] for r in db["group_posts"].rows_where("village = ? AND day = ? AND kind = 'morning'",
                                                             [village.name, ctx.day.isoformat()], order_by="id")]
     return "\n\n".join(posts + [yesterday(db, village, ctx)])
 

@@ -27,6 +27,7 @@ from bot.sandbox.standin import WeComStandIn
 from bot.storage import connect
 from tests.conftest import BRIDGE_SECRET, start_service, stop_service
 from tests.schedule_helpers import open_case
+from tests.test_group_kinds import kinds
 
 KEY = SANDBOX_AUDIT_KEY.encode()
 LAMP = "村口那盏路灯坏了一个多星期了，晚上黑乎乎的老人走路怕摔，麻烦派人来修一下"
@@ -43,12 +44,17 @@ async def _say(service, standin, text: str, userid: str = "resident-1") -> None:
 async def _record_a_morning(workdir: Path) -> None:
     clock = ManualClock("2026-12-01T09:00:00+08:00")
     async with WeComStandIn(clock) as standin:
-        config = sandbox_config(standin, workdir / "xiaowei.db", bridge_secret=BRIDGE_SECRET)
+        config = kinds(sandbox_config(standin, workdir / "xiaowei.db", bridge_secret=BRIDGE_SECRET), 双虹村="customer")
         service = await start_service(config, clock)
         try:
             open_case(service.bot, received="2026-11-20T10:00:00+08:00")     # 101, overdue: the nags press it
             await _say(service, standin, LAMP)                                  # 102
             await _say(service, standin, "认领 102", userid="cn-li")
+            # 103: a customer group's draft answer nobody posts; its reminder (this afternoon) is a fact too.
+            shuanghong = service.bot.config.village_by_name("双虹村")
+            case = open_case(service.bot, received="2026-12-01T09:00:00+08:00", village="双虹村")
+            await service.bot.commit(lambda db, out: out.group(shuanghong, f"编号 {case.number} 已登记",
+                                                               case_id=case.id, purpose="intake"))
             await _say(service, standin, CLUE)                                  # J2026-001, a clue
             await _say(service, standin, "改类 102 咨询", userid="cn-li")       # a correction
             await _say(service, standin, "进展 102 已联系电工", userid="cn-li")  # the newest event: changes no state
@@ -56,6 +62,9 @@ async def _record_a_morning(workdir: Path) -> None:
             for job in ("nags", "digest"):
                 await service.bot.jobs.run(job)
                 await service.bot.settle()
+            clock.set("2026-12-01T15:30:00+08:00")     # 双虹村's draft is past its 4 working hours
+            await service.bot.jobs.run("draft_nags")
+            await service.bot.settle()
         finally:
             await stop_service(service)
 
@@ -193,7 +202,7 @@ TAMPERINGS = {
     # Each of these passed the verification before the keyed ledger.
     "delete a clue's case and state, events kept": (delete_case_keep_events("J2026-001"), "诉求 J2026-001"),
     "delete a request's case and state, events kept": (delete_case_keep_events("102"), "诉求 102"),
-    "delete the newest case with its events": (delete_newest_case, "诉求 #3：记录被删除"),
+    "delete the newest case with its events": (delete_newest_case, "诉求 #4：记录被删除"),
     "delete the newest event (it changed no state)": (sql("DELETE FROM events WHERE id = (SELECT MAX(id) FROM events)"),
                                                       "事件 #"),
     "truncate the events and re-fold the states": (truncate_events_and_refold, "事件 #"),

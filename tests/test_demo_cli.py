@@ -5,8 +5,11 @@ import io
 import subprocess
 import sys
 
+import pytest
+
 from bot.cli import build_parser, main
 from bot.sandbox.demo import run_demo
+from bot.sandbox.demo_groups import run_group_demo
 from handlers import default_handlers
 from schedules import JOBS
 
@@ -23,6 +26,44 @@ async def test_demo_prints_a_readable_morning_and_keeps_reports_out_of_the_group
     assert not any("低保名额" in line for line in group_lines)
     assert "大家早上好" in text and text.count("小微：") >= 8
     assert text.startswith("小微演示：")
+
+
+async def test_the_customer_group_demo_hears_the_archive_waits_for_the_owner_and_sees_the_draft_pasted():
+    out = io.StringIO()
+    assert await run_group_demo(out, "customer", handlers=default_handlers(), jobs=JOBS) == 0
+    text = out.getvalue()
+    assert text.startswith("小微演示：翠江镇城南村群是企业微信客户群")
+    assert "本演示用 Python 模拟 SDK 解密之后的消息记录，不需要 C 编译器" in text          # honest about the archive
+    for expected in ("村民·邱阿婆：村口那盏路灯坏了",                                  # heard through the archive
+                     "（私信 → 陈芳（文书））【请发到城南村群】", "已登记，编号 101",          # the draft, handed over
+                     "群主张建在企业微信「群发助手」里点了「发送」", "（群发，小微拟稿）：【值班公告】",
+                     "【正能量】", "【昨日小结】",                                     # one confirmed send, whole
+                     "已把编号 101 的受理答复发到群里，记为首次回应 08:20",                # the loop closed
+                     "【草稿未发】以下答复还没有发到城南村群里", "已把编号 102 的受理答复发到群里",
+                     "已把编号 101 的办结答复发到群里", "结果已私信交值班干部发到群里"):
+        assert expected in text, expected
+    # The morning's posts reach the group only in the owner's send, never before it.
+    assert text.index("（群发，小微拟稿）") > text.index("点了「发送」")
+
+
+async def test_the_bridge_demo_goes_in_and_out_through_the_gateway():
+    out = io.StringIO()
+    assert await run_group_demo(out, "bridge", handlers=default_handlers(), jobs=JOBS) == 0
+    text = out.getvalue()
+    assert text.startswith("小微演示：翠江镇城南村群是普通微信群，经县里的网关接入")
+    for expected in ("小微（经网关发到群里）：【值班公告】", "小微（经网关发到群里）：收到您说的", "已登记，编号 101",
+                     "已记为编号 101「", "的首次回应", "小微（经网关发到群里）：编号 101 已办结",
+                     "小微（经网关发到群里）：谢谢您的评价"):
+        assert expected in text, expected
+    assert "请发到城南村群" not in text          # a gateway group needs no drafts
+
+
+def test_the_demo_command_takes_the_group_kind(capsys):
+    assert main(["demo", "--group", "bridge"]) == 0
+    assert "经网关发到群里" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as refused:
+        main(["demo", "--group", "wechat"])
+    assert refused.value.code == 2 and "无效的选项 'wechat'" in capsys.readouterr().err
 
 
 def test_every_command_has_help_text():

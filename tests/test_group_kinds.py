@@ -42,6 +42,20 @@ def test_check_config_says_per_village_what_its_kind_can_do_and_lacks(tmp_path, 
     assert "不能直接往群里发消息" in customer and "还缺：[archive]" in customer
     bridged = out[out.index("高峰村（"):out.index("南大街社区（")]
     assert "还缺：[bridge] secret" in bridged
+    internal = out[out.index("城南村（企业微信内部群）"):out.index("双虹村（")]
+    assert "可以：群里@小微 的消息由智能机器人收到" in internal and "做不到：听不到没有@小微 的消息" in internal
+    assert "还缺" not in internal
+    assert "小微从存档核对" in customer                       # drafts are checked, and pressed when not posted
+    # With the chat archive and the gateway's secret configured, neither kind lacks anything any more.
+    ready = text.replace('library = ""', 'library = "lib/libWeWorkFinanceSdk_C.so"', 1) \
+        .replace('secret = ""                    # 会话内容存档', 'secret = "archive-secret"  # 会话内容存档', 1) \
+        .replace('# [archive.private_keys]', '[archive.private_keys]', 1) \
+        .replace('# 1 = "keys/archive_v1.pem"', '1 = "keys/archive_v1.pem"', 1) \
+        .replace('secret = ""\nmax_age_seconds', 'secret = "gateway-secret"\nmax_age_seconds', 1)
+    (tmp_path / "config.toml").write_text(ready, encoding="utf-8")
+    assert main(["check-config", "--config", str(tmp_path / "config.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "双虹村（客户群）" in out and "高峰村（微信群（经网关））" in out and "还缺" not in out
     (tmp_path / "config.toml").write_text(text.replace('group = "bridge"', 'group = "wechat"'), encoding="utf-8")
     assert main(["check-config", "--config", str(tmp_path / "config.toml")]) == 2
     assert "翠江镇·高峰村.group" in capsys.readouterr().err

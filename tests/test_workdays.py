@@ -452,3 +452,18 @@ def test_deadline_main_errors(cal: WorkCalendar, kind: str, received: str, needl
     assert out.getvalue() == ""
     assert err.getvalue().startswith("错误：") and needle in err.getvalue()
     assert err.getvalue().count("\n") == 1
+
+
+@pytest.mark.parametrize("start, end", [
+    ("2026-12-01T10:00", "2026-12-01T14:00"),     # within one working day
+    ("2026-12-01T07:00", "2026-12-01T12:30"),     # before work: counted from work_start
+    ("2026-12-01T18:00", "2026-12-02T12:30"),     # after work: from the next morning
+    ("2026-12-04T16:00", "2026-12-07T11:00"),     # Friday afternoon: over the weekend
+    ("2026-09-30T16:00", "2026-10-08T11:00"),     # over the National Day holiday (Oct 1-7 off in 2026)
+])
+def test_working_hours_count_only_the_working_day_between_work_start_and_work_end(cal, start, end):
+    hours = (time(8, 30), time(17, 30))
+    assert cal.add_work_hours(datetime.fromisoformat(start).replace(tzinfo=TZ), 4, *hours) == \
+        datetime.fromisoformat(end).replace(tzinfo=TZ)
+    assert cal.work_hours_between(datetime.fromisoformat(start).replace(tzinfo=TZ),
+                                  datetime.fromisoformat(end).replace(tzinfo=TZ), *hours) == 4

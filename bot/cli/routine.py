@@ -181,5 +181,6 @@ def job_lines(cfg, jobs, now: datetime, database, cal) -> list[str]:
         at = next_run(job, cfg, now)
         while job.name == "nags" and not cal.is_workday(at.date()):
             at = next_run(job, cfg, at + timedelta(seconds=1))   # nags wait for a working day
-        lines.append(f"{job.name:<12} {job.title}  每天 {job.when(cfg):%H:%M}  下次 {at:%Y-%m-%d %H:%M}{done}")
+        when = f"每小时第 {job.when(cfg):%M} 分" if job.hourly else f"每天 {job.when(cfg):%H:%M}"
+        lines.append(f"{job.name:<12} {job.title}  {when}  下次 {at:%Y-%m-%d %H:%M}{done}")
     return lines + ["（催办只在工作日的上班时间发出。）"]

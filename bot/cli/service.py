@@ -15,6 +15,9 @@ def add_commands(add) -> None:
     p.set_defaults(run=init)
     p = add("demo", "演示：用临时数据库和本地模拟的企业微信，跑一个上午的群消息并打印群聊记录", config=False)
     p.add_argument("--keep", metavar="DIR", help="把演示数据库保存在这个目录（默认用完即删）")
+    p.add_argument("--group", choices=("internal", "customer", "bridge"), default="internal",
+                   help="演示哪种群：internal 企业微信内部群（默认）；customer 客户群（会话存档、群主确认群发、"
+                        "干部转发答复）；bridge 经网关接入的普通微信群")
     p.set_defaults(run=demo)
 
 
@@ -82,5 +85,9 @@ def init(args: argparse.Namespace) -> int:
 
 def demo(args: argparse.Namespace) -> int:
     from bot import plugins
+    if args.group != "internal":
+        from bot.sandbox.demo_groups import run_group_demo
+        return asyncio.run(run_group_demo(sys.stdout, args.group, handlers=plugins.handlers(), jobs=plugins.jobs(),
+                                          keep=args.keep))
     from bot.sandbox.demo import run_demo
     return asyncio.run(run_demo(sys.stdout, handlers=plugins.handlers(), jobs=plugins.jobs(), keep=args.keep))
