@@ -18,7 +18,9 @@ from sqlite_utils import Database
 from bot import ledger
 from bot.clock import Clock
 from bot.storage import Store
+from bot.channels.cards import update_card
 from bot.channels.customer import create_group_send
+from bot.channels.kf import kf_send
 from bot.channels.wecom import RATE_LIMITED, WeComClient, WeComError
 
 log = logging.getLogger("xiaowei.outbox")
@@ -176,6 +178,11 @@ class Outbox:
             elif row["kind"] == "groupsend":
                 group_send = await create_group_send(self.client, payload["sender"], payload["chat_id_list"],
                                                      payload["text"]["content"])
+            elif row["kind"] == "kf":
+                await kf_send(self.client, payload["open_kfid"], payload["touser"], payload["text"]["content"])
+            elif row["kind"] == "card_update":
+                await update_card(self.client, payload["userids"], payload["response_code"],
+                                  payload["button"]["replace_name"])
             else:
                 await self.client.send_app(payload)
         except WeComError as exc:

@@ -40,6 +40,17 @@ ERR_RESPONSE_CODE = 40001  # WeCom documents no code for a spent/expired respons
 Handler = Callable[[web.Request, bytes, datetime], dict[str, Any]]
 
 
+def app_text(message: dict) -> str:
+    """What a member reads in an app message: its text or markdown, or a card's titles, lines and buttons."""
+    if message.get("msgtype") == "template_card":
+        card = message.get("template_card") or {}
+        title = card.get("main_title") or {}
+        parts = [title.get("title", ""), title.get("desc", ""), card.get("sub_title_text", ""),
+                 " ".join(f"[{b.get('text', '')}]" for b in card.get("button_list") or [])]
+        return "\n".join(p for p in parts if p)
+    return str(((message.get("text") or message.get("markdown")) or {}).get("content", ""))
+
+
 def _key_from_seed(seed: str) -> str:
     """A fixed 43-char EncodingAESKey, so demo configs stay stable across runs."""
     return base64.b64encode(hashlib.sha256(seed.encode()).digest()).decode().rstrip("=")
