@@ -110,3 +110,11 @@ def test_only_our_keys_become_commands():
     assert tap_command("up:102").startswith("上报 102 ")
     assert tap_command("show:7") == "查看 7"
     assert tap_command("claim:J2026-001") is None and tap_command("delete:101") is None and tap_command("") is None
+
+
+async def test_a_tap_without_its_response_code_is_refused_and_not_stored(service, standin):
+    sealed = standin.seal_app_xml(standin._event_xml(
+        {"Event": "template_card_event", "EventKey": "claim:101", "TaskId": "case1", "CardType": "button_interaction",
+         "ResponseCode": "", "AgentID": standin.agent_id}, from_user="cn-zhang"))
+    assert (await service.post("/wecom/app", *sealed)).status == 400
+    assert rows(service.bot, "SELECT * FROM app_events") == []

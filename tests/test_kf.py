@@ -193,3 +193,21 @@ async def test_an_expired_token_loses_nothing(kf_config, standin, clock):
     assert [r["text"] for r in rows(service.bot, "SELECT text FROM messages WHERE channel = 'kf'")] == \
         ["你好", "在吗"]
     await stop_service(service)
+
+
+def test_the_duty_notice_carries_the_villages_kf_link(config):
+    from datetime import date
+
+    from schedules.duty_notice import notice
+    link = "https://work.weixin.qq.com/kf/kfc0123?enc_scene=ENC0123&scene_param=%E5%9F%8E%E5%8D%97%E6%9D%91"
+    village = replace(config.village_by_name("城南村"), kf_link=link)
+    text = notice(village, list(village.cadres[:1]), date(2026, 12, 1))
+    assert f"私信小微：{link}（反映干部问题也可私信，全程保密）" in text.splitlines()
+    assert "私信小微" not in notice(config.village_by_name("双虹村"), list(village.cadres[:1]), date(2026, 12, 1))
+
+
+async def test_a_resident_who_came_without_a_village_link_is_asked_to_use_one(kf_service, standin):
+    from handlers.requests import KF_WHICH_VILLAGE
+    await kf_say(kf_service, standin, LAMP)                          # no enter_session: which village is unknown
+    assert kf_replies(standin) == [KF_WHICH_VILLAGE]
+    assert rows(kf_service.bot, "SELECT COUNT(*) AS n FROM cases") == [{"n": 0}]
