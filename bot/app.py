@@ -85,7 +85,7 @@ class Bot:
         self.kf = KfReader(config, self.clock, lambda: self.client, self.commit, self.store.read,
                            self.dispatcher.submit)
         self.app_events = AppEvents(clock=self.clock, read=self.store.read, write=self.store.write,
-                                    pull_kf=lambda notice: self.kf.pull(notice.open_kfid, notice.token),
+                                    pull_kf=self._kf_notice,
                                     tap=self._card_tapped, group_changed=lambda c: identity.group_changed(self, c),
                                     failed=lambda key, alert, exc: self.report_failure(key, alert, exc))
         self.session: aiohttp.ClientSession | None = None
@@ -248,6 +248,13 @@ class Bot:
         if new:
             self.app_events.submit(event_id)
         return event_id, new
+
+    async def _kf_notice(self, notice) -> None:
+        if notice.open_kfid != self.config.kf.open_kfid:
+            # Not our account (or kf is off): nothing to pull, and a forged notice makes us call nobody.
+            log.warning("kf notice for an account that is not configured; ignored")
+            return
+        await self.kf.pull(notice.open_kfid, notice.token)
 
     async def _card_tapped(self, tap: CardTap) -> None:
         """A tap is the command its button stands for, as if the cadre had typed it to the app: stored as a message

@@ -118,3 +118,11 @@ async def test_a_tap_without_its_response_code_is_refused_and_not_stored(service
          "ResponseCode": "", "AgentID": standin.agent_id}, from_user="cn-zhang"))
     assert (await service.post("/wecom/app", *sealed)).status == 400
     assert rows(service.bot, "SELECT * FROM app_events") == []
+
+
+async def test_an_event_time_no_clock_holds_is_a_400(service, standin):
+    sealed = standin.seal_app_xml(standin._event_xml(
+        {"Event": "template_card_event", "EventKey": "claim:101", "TaskId": "case1", "ResponseCode": "c1"},
+        from_user="cn-zhang").replace(f"<CreateTime>{int(standin.clock.now().timestamp())}</CreateTime>",
+                                      "<CreateTime>99999999999999999999</CreateTime>"))
+    assert (await service.post("/wecom/app", *sealed)).status == 400

@@ -211,3 +211,11 @@ async def test_a_resident_who_came_without_a_village_link_is_asked_to_use_one(kf
     await kf_say(kf_service, standin, LAMP)                          # no enter_session: which village is unknown
     assert kf_replies(standin) == [KF_WHICH_VILLAGE]
     assert rows(kf_service.bot, "SELECT COUNT(*) AS n FROM cases") == [{"n": 0}]
+
+
+async def test_a_notice_for_an_account_not_configured_pulls_nothing(kf_service, standin):
+    standin.add_kf_account("wkSomeoneElse")
+    await post(kf_service, standin.kf_customer_message("wkSomeoneElse", RESIDENT, "你好"))
+    await kf_service.bot.settle()
+    assert rows(kf_service.bot, "SELECT status FROM app_events") == [{"status": "done"}]
+    assert [r for r in standin.requests if r.endpoint == "kf_sync_msg"] == []

@@ -18,7 +18,10 @@ def open_app(crypto: CallbackCrypto, query: Mapping[str, str], body: bytes,
     """A member's private message to the app, or an event the bot acts on (kf, card taps, customer groups)."""
     data = crypto.open_app_xml(query, body)
     if data.get("MsgType") == "event":
-        event = parse_app_event(data)
+        try:
+            event = parse_app_event(data)
+        except (ValueError, OverflowError, OSError):     # a CreateTime no clock can hold
+            raise MalformedCallback("event CreateTime is not a time") from None
         return None if event is None else Received(dict(data), check_event(event))
     if data.get("MsgType") in MEDIA:
         # A photo or a voice note sent to the app: kept, so the resident is asked for a few words of text.
