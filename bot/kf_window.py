@@ -4,7 +4,8 @@ WeCom lets a kf account answer a resident only within 48 hours of the resident's
 times in that span (kf/send_msg, path/94677); each new message from the resident opens the window again.
 - Inside the window a reply goes out through the outbox (kind "kf", sent by kf/send_msg).
 - Outside it (a 6th reply, or news about a case days later) the reply is NOT sent: it is kept in kf_held and
-  sent, as one message, the next time the resident writes (which re-opens the window).
+  sent, as one message, the next time the resident writes (which re-opens the window). A reply WeCom itself
+  refuses as outside the window (95001: its clock or count saw it otherwise) is kept the same way.
 - When the kept reply is news about a village case (claimed, progress, done, passed up), the case's holder is
   told privately that the resident did not get it, so that they can tell the resident another way
   (casework.tell_requester). A reply about a report is never shown to anyone but the reporter.
@@ -15,8 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlite_utils import Database
-
-from bot.outbox import TEXT_LIMIT, clip
 
 REPLIES = 5
 WINDOW = timedelta(hours=48)
@@ -58,18 +57,14 @@ def wrote(db: Database, external_userid: str, open_kfid: str, at: datetime) -> N
 
 def closed(db: Database, found: KfCustomer, now: datetime) -> str | None:
     """Why a reply now would be refused: "48h" (too long since the resident wrote), "5" (five replies already
-    since), or None (it may go)."""
+    since), or None (it may go). Reasons kept: these two, and "refused" (WeCom said 95001 when it was sent)."""
     if found.last_message_at is None or now - found.last_message_at >= WINDOW:
         return "48h"
     since = found.last_message_at
-    created = db.execute("SELECT created_at FROM outbox WHERE kind = 'kf' AND target = ? ORDER BY id DESC LIMIT ?",
+    created = db.execute("SELECT created_at FROM outbox WHERE kind = 'kf' AND target = ? AND status != 'held' "
+                         "ORDER BY id DESC LIMIT ?",
                          [found.external_userid, REPLIES]).fetchall()
     return "5" if sum(datetime.fromisoformat(r[0]) >= since for r in created) >= REPLIES else None
-
-
-def payload(found: KfCustomer, text: str) -> dict:
-    return {"touser": found.external_userid, "open_kfid": found.open_kfid, "msgtype": "text",
-            "text": {"content": clip(text, TEXT_LIMIT)}}
 
 
 def hold(db: Database, external_userid: str, text: str, reason: str, now: datetime) -> None:

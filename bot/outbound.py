@@ -107,7 +107,8 @@ class Outgoing:
         if why is not None:
             kf_window.hold(self.db, external_userid, text, why, self.now)
             return False
-        self._put(audience, "kf", external_userid, kf_window.payload(found, text), text)
+        self._put(audience, "kf", external_userid, {"touser": external_userid, "open_kfid": found.open_kfid,
+                                                    **text_payload(text)}, text)
         return True
 
     def card(self, userid: str, card: dict, text: str) -> None:

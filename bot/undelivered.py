@@ -71,6 +71,8 @@ def reason(error: str | None) -> str:
 
 
 def first_words(config: Config, row: dict) -> str:
+    if row["kind"] == "kf":
+        return "（群众私信的内容不在此显示）"
     if recipient_of(config, row).confidential:
         return WITHHELD
     return f"「{snippet(content_of(json.loads(row['payload'])), WORDS)}」"

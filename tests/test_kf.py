@@ -190,7 +190,7 @@ async def test_an_expired_token_loses_nothing(kf_config, standin, clock):
     assert rows(service.bot, "SELECT status FROM app_events") == [{"status": "failed"}]
     assert rows(service.bot, "SELECT * FROM kf_cursors") == []     # the cursor did not move
     await kf_say(service, standin, "在吗")                           # the next notice pulls from the cursor
-    assert [r["text"] for r in rows(service.bot, "SELECT text FROM messages WHERE channel = 'kf'")] == \
+    assert [r["text"] for r in rows(service.bot, "SELECT text FROM messages WHERE channel = 'kf' ORDER BY id")] == \
         ["你好", "在吗"]
     await stop_service(service)
 
@@ -219,3 +219,16 @@ async def test_a_notice_for_an_account_not_configured_pulls_nothing(kf_service, 
     await kf_service.bot.settle()
     assert rows(kf_service.bot, "SELECT status FROM app_events") == [{"status": "done"}]
     assert [r for r in standin.requests if r.endpoint == "kf_sync_msg"] == []
+
+
+async def test_a_reply_wecom_refuses_as_outside_its_window_is_held_not_parked(kf_service, standin):
+    from bot.sandbox.standin import ERR_KF_QUOTA
+    standin.fail_next("kf_send_msg", ERR_KF_QUOTA)                   # WeCom saw the window otherwise
+    await kf_say(kf_service, standin, "你好", village="城南村")
+    assert kf_replies(standin) == []
+    assert rows(kf_service.bot, "SELECT status FROM outbox WHERE kind = 'kf'") == [{"status": "held"}]
+    assert [r["reason"] for r in rows(kf_service.bot, "SELECT reason FROM kf_held")] == ["refused"]
+    assert not any("停止发送" in app_text(m) for m in standin.app_messages)   # nothing parked, nobody alarmed
+    await kf_say(kf_service, standin, "在吗")
+    held, greeting = kf_replies(standin)
+    assert held.startswith("您之前的消息") and "有事直接说" in held and "有事直接说" in greeting
