@@ -32,11 +32,12 @@ def fingerprint(fields: dict[str, str]) -> str:
 
 
 def record(db: Database, fields: dict[str, str], event: AppEvent, now: datetime) -> tuple[int, bool]:
-    cursor = db.execute("INSERT OR IGNORE INTO app_events (kind, fingerprint, payload, received_at) VALUES (?, ?, ?, ?)",
-                        [KINDS[type(event)], fingerprint(fields), json.dumps(fields, ensure_ascii=False),
-                         now.isoformat()])
+    key = fingerprint(fields)
+    cursor = db.execute("INSERT OR IGNORE INTO app_events (kind, fingerprint, payload, received_at) "
+                        "VALUES (?, ?, ?, ?)", [KINDS[type(event)], key, json.dumps(fields, ensure_ascii=False),
+                                                now.isoformat()])
     new = bool(cursor.rowcount)
-    row = db.execute("SELECT id FROM app_events WHERE fingerprint = ?", [fingerprint(fields)]).fetchone()
+    row = db.execute("SELECT id FROM app_events WHERE fingerprint = ?", [key]).fetchone()
     return row[0], new
 
 
@@ -118,8 +119,8 @@ class AppEvents:
         day = self.clock.now().date().isoformat()
         if isinstance(event, KfNotice):
             # Left 'new': picked up again at start, or covered by the next notice's pull from the stored cursor.
-            await self._failed(f"kf-pull:{day}", "微信客服消息拉取失败（" + type(exc).__name__ + "），消息没有丢失："
-                               "下一位群众发消息或服务重启时，会从断点接着拉取；请查看日志。", exc)
+            await self._failed(f"kf-pull:{day}", f"微信客服消息拉取失败（{type(exc).__name__}），消息没有丢失："
+                                                 "下一位群众发消息或服务重启时，会从断点接着拉取；请查看日志。", exc)
             return
         await self._write(mark, event_id, "failed", self.clock.now(), type(exc).__name__)
         await self._failed(f"app-event:{event_id}", f"应用回调事件 {event_id} 处理出错，请查看日志。", exc)
