@@ -196,10 +196,27 @@ def command(db: Database, out: Outgoing, ctx: Context, msg: Message, cmd: Comman
     village = ctx.config.village_by_name(case.village)
     if not case.confidential and not (village and ctx.roles.may_act_on(msg.sender, village)):
         return f"编号 {case.number} 是{case.village}的诉求，您没有办理权限。"
-    line = VERBS[cmd.verb](db, out, ctx, msg, cmd.note, case, village)
-    if msg.channel == cards.CHANNEL and cmd.verb in cards.DONE:
+    tapped = msg.channel == cards.CHANNEL
+    line = (tapped and _stale_tap(ctx, case, cmd.verb, msg.sender)) or VERBS[cmd.verb](
+        db, out, ctx, msg, cmd.note, case, village)
+    if tapped and cmd.verb in cards.DONE:
         out.card_done(msg.sender, msg.msgid, cards.DONE[cmd.verb])   # the tap is done: its buttons grey out
     return line
+
+
+def _stale_tap(ctx: Context, case: Case, verb: str, userid: str) -> str | None:
+    """A card's button may be tapped after its case moved on (claimed by another cadre, passed up, answered): a
+    typed command says what it means, a tap on an old card does not take the case away or pass it up twice."""
+    if verb not in cards.DONE:
+        return None
+    if not case.active:
+        return f"编号 {case.number} {STATUS_NAMES[case.status]}。"
+    if verb == "认领" and case.assignee and case.assignee != userid:
+        who = ctx.roles.person(case.assignee)
+        return f"编号 {case.number} 已由{who.display if who else '其他干部'}认领。"
+    if verb == "上报" and case.level != "village":
+        return f"编号 {case.number} 已转{LEVEL_NAMES[case.level]}里办理。"
+    return None
 
 
 def _town_of(ctx: Context, userid: str) -> str | None:

@@ -24,9 +24,9 @@ async def post(service, sealed) -> None:
 def tap_from(standin, userid: str, task_id: str, key: str, code: str = "code-outsider"):
     """A template_card_event as WeCom would send it for this member (the stand-in's card_tap only lets the
     card's own recipients tap)."""
-    return standin.seal_app_xml(standin._event_xml(
-        {"Event": "template_card_event", "EventKey": key, "TaskId": task_id, "CardType": "button_interaction",
-         "ResponseCode": code, "AgentID": standin.agent_id}, from_user=userid))
+    return standin.app_event({"Event": "template_card_event", "EventKey": key, "TaskId": task_id,
+                              "CardType": "button_interaction", "ResponseCode": code, "AgentID": standin.agent_id},
+                             from_user=userid)
 
 
 def private(standin, userid: str) -> list[str]:
@@ -113,9 +113,9 @@ def test_only_our_keys_become_commands():
 
 
 async def test_a_tap_without_its_response_code_is_refused_and_not_stored(service, standin):
-    sealed = standin.seal_app_xml(standin._event_xml(
-        {"Event": "template_card_event", "EventKey": "claim:101", "TaskId": "case1", "CardType": "button_interaction",
-         "ResponseCode": "", "AgentID": standin.agent_id}, from_user="cn-zhang"))
+    sealed = standin.app_event({"Event": "template_card_event", "EventKey": "claim:101", "TaskId": "case1",
+                                "CardType": "button_interaction", "ResponseCode": "", "AgentID": standin.agent_id},
+                               from_user="cn-zhang")
     assert (await service.post("/wecom/app", *sealed)).status == 400
     assert rows(service.bot, "SELECT * FROM app_events") == []
 
@@ -126,3 +126,18 @@ async def test_an_event_time_no_clock_holds_is_a_400(service, standin):
         from_user="cn-zhang").replace(f"<CreateTime>{int(standin.clock.now().timestamp())}</CreateTime>",
                                       "<CreateTime>99999999999999999999</CreateTime>"))
     assert (await service.post("/wecom/app", *sealed)).status == 400
+
+
+async def test_a_tap_on_a_card_whose_case_moved_on_changes_nothing_and_greys_it(service, standin):
+    task_id = await open_lamp_case(service, standin)
+    await post(service, standin.seal_app(userid="cn-li", text="认领 101"))     # another cadre typed it first
+    await post(service, standin.card_tap(task_id, "cn-zhang", "claim:101"))
+    assert state(service)["assignee"] == "cn-li"
+    assert private(standin, "cn-zhang")[-1] == "编号 101 已由村委会主任李明认领。"
+    assert [u["button"]["replace_name"] for u in standin.card_updates] == ["已认领"]
+    await post(service, standin.seal_app(userid="cn-li", text="上报 101 需要镇里协调"))
+    # A tap that was on its way before the card greyed (WeCom would send it with a live code of its own):
+    await post(service, tap_from(standin, "cn-zhang", task_id, "up:101", "code-old"))
+    assert state(service)["level"] == "town"                                # not passed up a second time
+    assert private(standin, "cn-zhang")[-1] == "编号 101 已转镇里办理。"
+    assert standin.cards[task_id]["greyed"] == {"cn-zhang": "已认领"}
