@@ -55,6 +55,9 @@ class KfReader:
                     self._submit(message_id)
                 if not page.has_more:
                     return stored
+                if page.next_cursor == cursor and not page.messages:
+                    # More promised but nothing moved: asking again would loop forever on the same answer.
+                    raise RuntimeError("kf sync_msg said has_more without moving the cursor")
 
     def _store(self, db: Database, out: Outgoing, open_kfid: str, cursor: str, page: KfPage) -> list[int]:
         if stored_cursor(db, open_kfid) != cursor:

@@ -150,6 +150,8 @@ async def test_a_pull_cut_between_pages_resumes_from_the_cursor_after_a_restart(
     kf_rows = "SELECT text FROM messages WHERE channel = 'kf' ORDER BY id"
     assert [r["text"] for r in rows(first.bot, kf_rows)] == ["你好"]
     assert rows(first.bot, "SELECT status FROM app_events") == [{"status": "new"}]   # kept for the next start
+    async with first.http.get(first.url("/healthz")) as resp:
+        assert (await resp.json())["unhandled_app_events"] == 1
     await stop_service(first)                                        # the process goes away
 
     second = await start_service(kf_config, clock)                  # same database: picks the notice up
