@@ -16,8 +16,11 @@ from typing import Awaitable, Callable, Sequence, TypeVar
 import aiohttp
 from sqlite_utils import Database
 
-from bot import data, inbox, ledger
+from bot import app_inbox, data, identity, inbox, ledger
+from bot.app_inbox import AppEvents
 from bot.channels import bridge
+from bot.channels.app_events import Received
+from bot.channels.cards import CHANNEL as CARD_CHANNEL, CardTap, tap_command
 from bot.channels.archive import ArchiveReader
 from bot.channels.wecom import WeComClient
 from bot.classifier import Verdict, load as load_classifier
@@ -28,6 +31,7 @@ from bot.crypto import CallbackCrypto
 from bot.dispatch import Dispatcher, Handler
 from bot.inbox import Message
 from bot.jobs import Job, JobError, JobRunner, Scheduler
+from bot.kf_reader import KfReader
 from bot.outbound import Outgoing
 from bot.outbox import ALERT_PREFIX, Outbox
 from bot.roles import Roles
@@ -78,6 +82,12 @@ class Bot:
         self.dispatcher = Dispatcher(handlers, load=self.load_messages, context=self.message_context,
                                      done=self._handled, failed=self._handler_failed)
         self.jobs = JobRunner(jobs, self.base, self._job_failed)
+        self.kf = KfReader(config, self.clock, lambda: self.client, self.commit, self.store.read,
+                           self.dispatcher.submit)
+        self.app_events = AppEvents(clock=self.clock, read=self.store.read, write=self.store.write,
+                                    pull_kf=self._kf_notice,
+                                    tap=self._card_tapped, group_changed=lambda c: identity.group_changed(self, c),
+                                    failed=lambda key, alert, exc: self.report_failure(key, alert, exc))
         self.session: aiohttp.ClientSession | None = None
         self.client: WeComClient | None = None
         self.outbox: Outbox | None = None
@@ -115,7 +125,13 @@ class Bot:
                 self.dispatcher.submit(message_id)
             if recovered:
                 log.info("recovered %s stored messages that were not handled before the last stop", len(recovered))
+            events = await self.store.read(app_inbox.pending_ids)
+            for event_id in events:
+                self.app_events.submit(event_id)
+            if events:
+                log.info("recovered %s stored app events that were not handled before the last stop", len(events))
             self._tasks = [asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
+                           asyncio.create_task(self.app_events.run(), name="app-events"),
                            asyncio.create_task(self.outbox.run(), name="outbox")]
             if self.config.archive.library:   # customer groups heard through the chat archive
                 self.archive = ArchiveReader(self.config, self.clock, self.commit, self.store.read,
@@ -226,6 +242,30 @@ class Bot:
             self.dispatcher.submit(message_id)
         return message_id, new
 
+    async def receive_event(self, received: Received) -> tuple[int, bool]:
+        """Store an app event (committed before the caller answers WeCom) and hand it over; a retry folds."""
+        event_id, new = await self.store.write(app_inbox.record, received.fields, received.event, self.clock.now())
+        if new:
+            self.app_events.submit(event_id)
+        return event_id, new
+
+    async def _kf_notice(self, notice) -> None:
+        if notice.open_kfid != self.config.kf.open_kfid:
+            # Not our account (or kf is off): nothing to pull, and a forged notice makes us call nobody.
+            log.warning("kf notice for an account that is not configured; ignored")
+            return
+        await self.kf.pull(notice.open_kfid, notice.token)
+
+    async def _card_tapped(self, tap: CardTap) -> None:
+        """A tap is the command its button stands for, as if the cadre had typed it to the app: stored as a message
+        (its msgid the tap's single-use ResponseCode) and handled by the same handlers."""
+        command = tap_command(tap.key)
+        if command is None:
+            log.warning("card tap with a key that is not ours; ignored")
+            return
+        await self.receive(Message(channel=CARD_CHANNEL, msgid=tap.response_code, chattype="single",
+                                   sender=tap.userid, text=command, received_at=tap.at or self.clock.now()))
+
     async def load_messages(self, message_ids: list[int]) -> list[Message]:
         rows = await self.store.read(inbox.load_rows, message_ids)
         return [inbox.from_row(row, self.config) for row in rows]
@@ -237,6 +277,7 @@ class Bot:
 
     async def settle(self) -> None:
         """Handle everything received and send everything due (tests and the demo; no sleeping)."""
+        await self.app_events.idle()
         await self.dispatcher.idle()
         if self.outbox and self.sending:
             await self.outbox.drain()

@@ -5,6 +5,7 @@ Every function runs inside the caller's write transaction (`db`, `out`) and retu
 who acted should read back (or None)."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -12,6 +13,7 @@ from sqlite_utils import Database
 
 from bot import cases, duty, inbox, ledger, wording
 from bot.cases import KIND_NAMES, LEVEL_NAMES, LEVELS, REQUEST_KINDS, STATUS_NAMES, Case
+from bot.channels import cards
 from bot.config import Person, Town, Village
 from bot.context import Context
 from bot.inbox import Message
@@ -87,7 +89,7 @@ def open_request(db: Database, out: Outgoing, ctx: Context, msg: Message, kind: 
                            status="open" if sure else "unconfirmed")
     officers = duty.responsible(db, village, msg.received_at.date())
     if sure:
-        announce(out, case, village, officers)
+        announce(db, out, case, village, officers)
     else:
         out.members([c.userid for c in officers], (
             f"【疑似诉求 {case.number}】{village.name}群里有一条消息，可能是{case.kind_name}，请确认：\n"
@@ -96,18 +98,41 @@ def open_request(db: Database, out: Outgoing, ctx: Context, msg: Message, kind: 
     return case
 
 
-def announce(out: Outgoing, case: Case, village: Village, officers: list) -> None:
-    """The group answer and the private alert for a case now open; also when a cadre confirms one. The answer
-    names the matter in the resident's own words and says when and who, in words an elderly resident reads
-    at a glance (no "求助", "咨询" jargon)."""
+def announce(db: Database, out: Outgoing, case: Case, village: Village, officers: list) -> None:
+    """The requester's answer and the duty cadres' cards for a case now open; also when a cadre confirms one. The
+    answer names the matter in the resident's own words and says when and who, in words an elderly resident
+    reads at a glance (no "求助", "咨询" jargon). Each cadre's card has buttons (认领 · 转镇里 · 查看) that act
+    as the typed commands do."""
     names = "、".join(f"{c.post}{c.name}" for c in officers)
-    out.group(village, f"收到您说的“{wording.snippet(case.text, 16)}”，已登记，编号 {case.number}，"
-                       f"{wording.day(case.due_at)}前答复您。{names}负责跟进。",
-              mentions=[case.requester, *(c.userid for c in officers)], case_id=case.id, purpose="intake")
-    out.members([c.userid for c in officers], (
-        f"【新诉求 {case.number}·{case.kind_name}】{village.name}\n"
-        f"内容：{wording.snippet(case.text, 120)}\n期限：{wording.day(case.due_at)}\n"
-        f"回复“认领 {case.number}”“办结 {case.number} 结果”，村里解决不了回复“上报 {case.number} 原因”。"))
+    tell_requester(db, out, case, village, f"收到您说的“{wording.snippet(case.text, 16)}”，已登记，编号 {case.number}，"
+                                           f"{wording.day(case.due_at)}前答复您。{names}负责跟进。",
+                   mentions=[c.userid for c in officers], purpose="intake")
+    title, desc = f"新诉求 {case.number}·{case.kind_name}", f"{village.name}｜期限{wording.day(case.due_at)}"
+    detail = (f"内容：{wording.snippet(case.text, 120)}\n"
+              f"办完回复“办结 {case.number} 结果”；也可以打字：认领 {case.number}、上报 {case.number} 原因。")
+    for cadre in officers:
+        task = hashlib.sha1(f"{out.key}:{cadre.userid}".encode()).hexdigest()[:10]
+        card = cards.card_body(f"case{case.id}-{out.now:%Y%m%d%H%M%S}-{task}", title, desc,
+                               cards.case_buttons(case.number), detail)
+        out.card(cadre.userid, card, f"{title}\n{desc}\n{detail}")
+
+
+def tell_requester(db: Database, out: Outgoing, case: Case, village: Village, text: str,
+                   mentions: list[str] | tuple[str, ...] = (), purpose: str | None = None) -> None:
+    """News of a case for the resident who raised it, where they raised it: a request raised in the group is
+    answered in the group; one raised privately through 微信客服, privately. When WeCom's kf window no longer
+    allows a reply (bot/kf_window.py), the case's holder is told so privately."""
+    came = db.execute("SELECT m.channel FROM cases c JOIN messages m ON m.id = c.message_id WHERE c.id = ?",
+                      [case.id]).fetchone()
+    if not (came and came[0] == "kf"):
+        out.group(village, text, mentions=[case.requester, *mentions], case_id=case.id, purpose=purpose)
+        return
+    if out.kf_reply(case.requester, text) or case.confidential:
+        return
+    out.members([p.userid for p in holders(db, village, case, out.now.date())], (
+        f"【私信未送达 {case.number}】这件诉求是群众通过微信客服私信小微提的。微信只允许在对方最后一条消息后"
+        f"48小时内回复5条，这条没能发给对方：“{wording.snippet(text, 60)}”\n"
+        "对方下次发消息时小微会补发；要尽快告知的，请当面或电话联系。"))
 
 
 def open_clue(db: Database, out: Outgoing, ctx: Context, msg: Message, confidence: float,
@@ -171,7 +196,27 @@ def command(db: Database, out: Outgoing, ctx: Context, msg: Message, cmd: Comman
     village = ctx.config.village_by_name(case.village)
     if not case.confidential and not (village and ctx.roles.may_act_on(msg.sender, village)):
         return f"编号 {case.number} 是{case.village}的诉求，您没有办理权限。"
-    return VERBS[cmd.verb](db, out, ctx, msg, cmd.note, case, village)
+    tapped = msg.channel == cards.CHANNEL
+    line = (tapped and _stale_tap(ctx, case, cmd.verb, msg.sender)) or VERBS[cmd.verb](
+        db, out, ctx, msg, cmd.note, case, village)
+    if tapped and cmd.verb in cards.DONE:
+        out.card_done(msg.sender, msg.msgid, cards.DONE[cmd.verb])   # the tap is done: its buttons grey out
+    return line
+
+
+def _stale_tap(ctx: Context, case: Case, verb: str, userid: str) -> str | None:
+    """A card's button may be tapped after its case moved on (claimed by another cadre, passed up, answered): a
+    typed command says what it means, a tap on an old card does not take the case away or pass it up twice."""
+    if verb not in cards.DONE:
+        return None
+    if not case.active:
+        return f"编号 {case.number} {STATUS_NAMES[case.status]}。"
+    if verb == "认领" and case.assignee and case.assignee != userid:
+        who = ctx.roles.person(case.assignee)
+        return f"编号 {case.number} 已由{who.display if who else '其他干部'}认领。"
+    if verb == "上报" and case.level != "village":
+        return f"编号 {case.number} 已转{LEVEL_NAMES[case.level]}里办理。"
+    return None
 
 
 def _town_of(ctx: Context, userid: str) -> str | None:
@@ -187,9 +232,8 @@ def claim(db, out, ctx: Context, msg: Message, note: str, case: Case, village: V
         return f"已认领线索 {case.number}。"
     who = ctx.roles.person(msg.sender)
     # News for the residents, not an order to the cadre: who took it and by when they will hear.
-    out.group(village, f"编号 {case.number} 已由{who.display if who else '干部'}认领办理，"
-                       f"{wording.day(case.due_at)}前答复。", mentions=[case.requester], case_id=case.id,
-              purpose="claim")
+    tell_requester(db, out, case, village, f"编号 {case.number} 已由{who.display if who else '干部'}认领办理，"
+                                           f"{wording.day(case.due_at)}前答复。", purpose="claim")
     return None if msg.in_group else f"已认领 {case.number}，期限{wording.day(case.due_at)}。"
 
 
@@ -198,8 +242,7 @@ def progress(db, out, ctx: Context, msg: Message, note: str, case: Case, village
                  state={"first_response_at": case.first_response_at or ctx.now})
     if case.confidential:
         return f"已记录线索 {case.number} 的进展。"
-    out.group(village, f"编号 {case.number} 进展：{note}", mentions=[case.requester], case_id=case.id,
-              purpose="progress")
+    tell_requester(db, out, case, village, f"编号 {case.number} 进展：{note}", purpose="progress")
     return None if msg.in_group else f"已记录 {case.number} 的进展，并告知群众。"
 
 
@@ -209,9 +252,8 @@ def answer(db, out, ctx: Context, msg: Message, note: str, case: Case, village: 
                         "first_response_at": case.first_response_at or ctx.now})
     if case.confidential:
         return f"线索 {case.number} 已办结并记入台账。"
-    out.group(village, f"编号 {case.number} 已办结：{note}\n满意请回复“满意 {case.number}”，"
-                       f"不满意请回复“不满意 {case.number} 原因”。", mentions=[case.requester], case_id=case.id,
-              purpose="result")
+    tell_requester(db, out, case, village, f"编号 {case.number} 已办结：{note}\n满意请回复“满意 {case.number}”，"
+                                           f"不满意请回复“不满意 {case.number} 原因”。", purpose="result")
     if msg.in_group:
         return None
     # A customer group takes the result only from a cadre's hand: say where it went, not that it is posted.
@@ -231,9 +273,8 @@ def pass_up(db, out, ctx: Context, msg: Message, note: str, case: Case, village:
     out.members(told + inspectors(town),
                 f"【上报 {case.number}·{case.kind_name}】{case.village}报{LEVEL_NAMES[level]}里办理\n"
                 f"诉求：{wording.snippet(case.text, 100)}\n原因：{note}\n期限：{wording.day(due)}")
-    out.group(village, f"编号 {case.number} 村里解决不了，已转{LEVEL_NAMES[level]}里办理（{wording.snippet(note, 20)}），"
-                       f"{wording.day(due)}前答复您。", mentions=[case.requester], case_id=case.id,
-              purpose="passed_up")
+    tell_requester(db, out, case, village, f"编号 {case.number} 村里解决不了，已转{LEVEL_NAMES[level]}里办理"
+                                           f"（{wording.snippet(note, 20)}），{wording.day(due)}前答复您。", purpose="passed_up")
     return None if msg.in_group else f"{case.number} 已上报{LEVEL_NAMES[level]}里。"
 
 
@@ -297,7 +338,7 @@ def confirm(db, out, ctx: Context, msg: Message, note: str, case: Case, village:
         cases.append(db, case.id, actor=msg.sender, action="confirmed", now=ctx.now, state={"status": "open"})
         return f"已确认 {case.number} 为问题线索，记入台账。"
     cases.append(db, case.id, actor=msg.sender, action="confirmed", now=ctx.now, state={"status": "open"})
-    announce(out, cases.get_by_id(db, case.id), village, duty.responsible(db, village, ctx.now.date()))
+    announce(db, out, cases.get_by_id(db, case.id), village, duty.responsible(db, village, ctx.now.date()))
     return None
 
 
@@ -339,7 +380,7 @@ def release(db, out, ctx: Context, msg: Message, note: str, case: Case, village:
     request = cases.open_case(db, message_id=None, town=village.town, village=village.name, kind=kind,
                               text=case.text, requester=case.requester, chat_id=case.chat_id,
                               received_at=case.received_at, due_at=ctx.due_at(kind, ctx.now), now=ctx.now)
-    announce(out, request, village, duty.responsible(db, village, ctx.now.date()))
+    announce(db, out, request, village, duty.responsible(db, village, ctx.now.date()))
     return f"已把 {case.number} 转为{village.name}的{KIND_NAMES[kind]}，编号 {request.number}。"
 
 

@@ -63,6 +63,7 @@ class Village:
     group: str = "internal"
     owner: str = ""          # a customer group's owner (the cadre who confirms group sends); default: secretary
     roomid: str = ""         # the chat archive's id of the group; empty: the same as chat_id
+    kf_link: str = ""        # the village's 微信客服 link (kf/add_contact_way, scene_param = the village's name)
 
     @property
     def group_owner(self) -> str:
@@ -162,6 +163,12 @@ class Archive:
 
 
 @dataclass(frozen=True)
+class Kf:
+    open_kfid: str = ""      # the county's 微信客服 account (通过API管理); empty: no kf
+    scene: str = "village"   # the scene its per-village links are made with (kf/add_contact_way)
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     server: Server
@@ -179,6 +186,7 @@ class Config:
     admin_webhook_key: str = ""
     audit: Audit = Audit()
     archive: Archive = Archive()
+    kf: Kf = Kf()
 
     def villages(self) -> Iterator[Village]:
         for town in self.towns:
@@ -220,7 +228,7 @@ def _keys(cls: type, *without: str) -> frozenset[str]:
 _SECTION_KEYS = {
     "server": _keys(Server), "storage": frozenset({"path"}), "wecom": _keys(WeCom), "aibot": _keys(AIBot),
     "bridge": _keys(Bridge), "admin": frozenset({"userids", "webhook_key"}), "rules": _keys(Rules), "schedule": _keys(Schedule),
-    "audit": _keys(Audit), "archive": _keys(Archive),
+    "audit": _keys(Audit), "archive": _keys(Archive), "kf": _keys(Kf),
 }
 _TOP_KEYS = frozenset(_SECTION_KEYS) | {"towns"}
 _TOWN_KEYS, _VILLAGE_KEYS = _keys(Town), _keys(Village, "town")
@@ -419,6 +427,13 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     anchor_file = Path(get("anchor_file", str, str(Audit.anchor_file)))
     audit = Audit(key=audit_key, anchor_file=anchor_file if anchor_file.is_absolute() else path.parent / anchor_file)
     archive = _archive(r, r.section(raw, "archive"), path.parent)
+    get = r.section(raw, "kf")
+    kf = Kf(open_kfid=get("open_kfid", str, ""), scene=get("scene", str, Kf.scene))
+    if not re.fullmatch(r"[0-9A-Za-z_-]{1,32}", kf.scene):
+        raise r.fail("kf.scene", f"只能是 1 到 32 个字母、数字、下划线或减号（微信客服的要求），实际是 {kf.scene!r}")
+    if kf.open_kfid and not (wecom.secret and wecom.encoding_aes_key):
+        raise r.fail("kf.open_kfid", "设置了微信客服账号时，wecom.secret 和 wecom 的接收消息（token、encoding_aes_key）"
+                                     "都要配置：客服消息的通知从自建应用的回调进来，再用应用的 Secret 拉取和回复")
     get = r.section(raw, "admin")
     admins = tuple(r.convert(u, str, f"admin.userids[{i}]") for i, u in enumerate(get("userids", list, [])))
     admin_webhook_key = get("webhook_key", str, "", secret=True)
@@ -429,7 +444,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     _check_across(r, towns)
     return Config(path=path, server=server, storage_path=storage_path, wecom=wecom, aibot=aibot, bridge=bridge,
                   rules=rules, schedule=schedule, admins=admins, towns=towns, warnings=tuple(r.warnings),
-                  admin_webhook_key=admin_webhook_key, audit=audit, archive=archive)
+                  admin_webhook_key=admin_webhook_key, audit=audit, archive=archive, kf=kf)
 
 
 def _refuse_unknown_sections(r: _Reader, raw: Mapping[str, Any]) -> None:
@@ -525,7 +540,14 @@ def _village(r: _Reader, data: Any, town: str, index: int) -> Village:
         group=group,
         owner=owner,
         roomid=r.value(data, "roomid", where, str, ""),
+        kf_link=_kf_link(r, r.value(data, "kf_link", where, str, ""), f"{where}.kf_link"),
     )
+
+
+def _kf_link(r: _Reader, link: str, key: str) -> str:
+    if link and not link.startswith("https://"):
+        raise r.fail(key, "应为 kf/add_contact_way 返回的 https:// 链接（xiaowei kf-links 可以生成）")
+    return link
 
 
 def _check_across(r: _Reader, towns: tuple[Town, ...]) -> None:

@@ -17,7 +17,7 @@ FULLWIDTH = {0xFF10 + i: 0x30 + i for i in range(10)} | {0xFF21 + i: 0x41 + i fo
 
 @dataclass(frozen=True)
 class Message:
-    channel: str            # aibot | app | bridge
+    channel: str            # aibot | app | bridge | archive | kf (微信客服) | card (a tap on a template card)
     msgid: str
     chattype: str           # group | single
     sender: str             # WeCom userid (or the bridge's sender id); never shown in public

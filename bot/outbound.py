@@ -14,7 +14,7 @@ from typing import Iterable
 
 from sqlite_utils import Database
 
-from bot import drafts, duty
+from bot import drafts, duty, kf_window
 from bot.config import Config, Town, Village
 from bot.inbox import Message
 from bot.outbox import ALERT_PREFIX, APP_MARKDOWN_LIMIT, clip, enqueue, markdown_payload, text_payload
@@ -90,10 +90,37 @@ class Outgoing:
             fallback = (("robot", msg.village.webhook_key) if msg.in_group and msg.village is not None
                         else ("app", msg.sender))
             self._put(audience, "response", msg.response_url, markdown_payload(text), text, fallback=fallback)
+        elif msg.channel == "kf":
+            self.kf_reply(msg.sender, text)
         elif msg.in_group and msg.village is not None:
             self.group(msg.village, text)
         else:
             self.members([msg.sender], text)
+
+    def kf_reply(self, external_userid: str, text: str) -> bool:
+        """A resident who wrote through 微信客服, privately, if WeCom's window allows it now; False when the reply
+        was kept instead, to go out when the resident next writes (bot/kf_window.py says why and what then)."""
+        audience = Audience("person", external_userid)
+        self._check(audience, text)
+        found = kf_window.customer(self.db, external_userid)
+        why = kf_window.closed(self.db, found, self.now) if found else "48h"
+        if why is not None:
+            kf_window.hold(self.db, external_userid, text, why, self.now)
+            return False
+        self._put(audience, "kf", external_userid, {"touser": external_userid, "open_kfid": found.open_kfid,
+                                                    **text_payload(text)}, text)
+        return True
+
+    def card(self, userid: str, card: dict, text: str) -> None:
+        """An app template card to one member; `text` is everything the card shows, checked like any message."""
+        self._put(Audience("person", userid), "app", userid,
+                  {"touser": userid, "msgtype": "template_card", "template_card": card}, text)
+
+    def card_done(self, userid: str, response_code: str, replace_name: str) -> None:
+        """Grey out the buttons of the card this member tapped (update_template_card, its code used once)."""
+        self._put(Audience("person", userid), "card_update", userid,
+                  {"userids": [userid], "response_code": response_code, "button": {"replace_name": replace_name}},
+                  replace_name)
 
     def group(self, village: Village, text: str, *, mentions: Iterable[str] = (), markdown: bool = False,
               post: str = "answer", case_id: int | None = None, purpose: str = "") -> None:

@@ -15,11 +15,13 @@ from typing import Awaitable, Callable
 import aiohttp
 from sqlite_utils import Database
 
-from bot import ledger
+from bot import kf_window, ledger
 from bot.clock import Clock
 from bot.storage import Store
+from bot.channels.cards import update_card
 from bot.channels.customer import create_group_send
-from bot.channels.wecom import RATE_LIMITED, WeComClient, WeComError
+from bot.channels.kf import kf_send
+from bot.channels.wecom import KF_WINDOW_CLOSED, RATE_LIMITED, WeComClient, WeComError
 
 log = logging.getLogger("xiaowei.outbox")
 
@@ -176,11 +178,18 @@ class Outbox:
             elif row["kind"] == "groupsend":
                 group_send = await create_group_send(self.client, payload["sender"], payload["chat_id_list"],
                                                      payload["text"]["content"])
+            elif row["kind"] == "kf":
+                await kf_send(self.client, payload["open_kfid"], payload["touser"], payload["text"]["content"])
+            elif row["kind"] == "card_update":
+                await update_card(self.client, payload["userids"], payload["response_code"],
+                                  payload["button"]["replace_name"])
             else:
                 await self.client.send_app(payload)
         except WeComError as exc:
             if exc.errcode == RATE_LIMITED:
                 return await self._rate_limited(row, now, exc)
+            if exc.errcode == KF_WINDOW_CLOSED and row["kind"] == "kf":
+                return await self.store.write(_hold_kf, row, now, str(exc))
             return await self._failed(row, now, str(exc), permanent=exc.permanent)
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
             return await self._failed(row, now, _describe(exc), permanent=False)
@@ -307,6 +316,15 @@ def _defer(db: Database, row_id: int, until: datetime, error: str | None = None,
                "attempts = attempts + ?, first_failed_at = COALESCE(first_failed_at, ?), "
                "first_error = COALESCE(first_error, ?) WHERE id = ?",
                [until.isoformat(), error, int(failed_at is not None), at, error if at else None, row_id])
+
+
+def _hold_kf(db: Database, row: dict, now: datetime, error: str) -> bool:
+    """WeCom refused a kf reply as outside its window: kept to go out when the resident next writes
+    (bot/kf_window.py); the row is 'held', neither pending nor parked."""
+    log.warning("outbox row %s: kf reply outside WeCom's window; held for the resident's next message", row["id"])
+    db.execute("UPDATE outbox SET status = 'held', last_error = ? WHERE id = ?", [error, row["id"]])
+    kf_window.hold(db, row["target"], content_of(json.loads(row["payload"])), "refused", now)
+    return True
 
 
 def _mark(db: Database, row_id: int, status: str) -> None:

@@ -340,6 +340,53 @@ def m0011(db: Database) -> None:
     db.execute("ALTER TABLE messages ADD COLUMN media TEXT")
 
 
+@MIGRATIONS(name="0012_app_events_kf")
+def m0012(db: Database) -> None:
+    # The app callback's events (微信客服 notices, card taps, customer-group changes), committed before WeCom gets
+    # its 200 and handled afterwards, off the request; a retried callback has the same fingerprint and folds.
+    db.execute("""
+        CREATE TABLE app_events (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,                 -- kf | card | group
+            fingerprint TEXT NOT NULL UNIQUE,   -- sha256 of the decrypted callback's fields
+            payload TEXT NOT NULL,              -- those fields, JSON
+            received_at TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'new', -- new | done | failed
+            handled_at TEXT,
+            error TEXT
+        )""")
+    db.execute("CREATE INDEX app_events_status ON app_events (status, id)")
+    # Where each kf account's sync_msg stands: advanced in the transaction that stores the messages it covered.
+    db.execute("""
+        CREATE TABLE kf_cursors (
+            open_kfid TEXT PRIMARY KEY,
+            cursor TEXT NOT NULL,
+            pulled_at TEXT NOT NULL
+        )""")
+    # Residents who write through 微信客服: the village their kf link named (enter_session scene_param) and when
+    # they last wrote, which opens WeCom's reply window (5 replies within 48 h).
+    db.execute("""
+        CREATE TABLE kf_customers (
+            external_userid TEXT PRIMARY KEY,
+            open_kfid TEXT NOT NULL,
+            village TEXT,
+            scene TEXT,
+            entered_at TEXT,
+            last_message_at TEXT
+        )""")
+    # Replies the window did not allow: kept, and sent the next time the resident writes.
+    db.execute("""
+        CREATE TABLE kf_held (
+            id INTEGER PRIMARY KEY,
+            external_userid TEXT NOT NULL,
+            text TEXT NOT NULL,
+            reason TEXT NOT NULL,               -- 48h | 5
+            created_at TEXT NOT NULL,
+            resent_at TEXT
+        )""")
+    db.execute("CREATE INDEX kf_held_waiting ON kf_held (external_userid, resent_at)")
+
+
 @MIGRATIONS(name="0013_identity_and_group_stats")
 def m0013(db: Database) -> None:
     # 亮明身份: every check of a customer group's members (each morning, and at once on a member change), with what

@@ -18,7 +18,7 @@ from bot.outbox import PARKED, content_of
 from bot.roles import Roles
 from bot.wording import snippet
 
-KINDS = {"robot": "群消息", "app": "私信", "response": "回复"}
+KINDS = {"robot": "群消息", "app": "私信", "response": "回复", "kf": "微信客服回复", "card_update": "卡片更新"}
 WITHHELD = "（发给纪委的内容不在此显示）"
 WORDS = 20
 
@@ -40,6 +40,8 @@ def recipient(config: Config, kind: str, target: str) -> Recipient:
         if target and target == config.admin_webhook_key:
             return Recipient("管理员群", False)
         return Recipient("未登记的群机器人", False)
+    if kind == "kf":    # a resident's private chat: not quoted, since it may answer a report
+        return Recipient("一位群众（微信客服）", True)
     roles = Roles(config)
     person = roles.person(target)
     if person is not None:
@@ -69,6 +71,8 @@ def reason(error: str | None) -> str:
 
 
 def first_words(config: Config, row: dict) -> str:
+    if row["kind"] == "kf":
+        return "（群众私信的内容不在此显示）"
     if recipient_of(config, row).confidential:
         return WITHHELD
     return f"「{snippet(content_of(json.loads(row['payload'])), WORDS)}」"

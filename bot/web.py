@@ -16,6 +16,7 @@ from aiohttp import HttpVersion11, web
 from bot.app import Bot
 from bot.channels.aibot import open_aibot
 from bot.channels.app import open_app
+from bot.channels.app_events import Received
 from bot.channels.bridge import check_pull, open_bridge, pull
 from bot.config import Config
 from bot.crypto import CallbackCrypto, CallbackError, MalformedCallback, check_fresh
@@ -97,7 +98,8 @@ async def read_body(request: web.Request) -> bytes:
 
 
 async def _callback(request: web.Request, crypto: CallbackCrypto | None, channel: str,
-                    open_body: Callable[[Bot, CallbackCrypto, web.Request, bytes], Message | None]) -> web.Response:
+                    open_body: Callable[[Bot, CallbackCrypto, web.Request, bytes], Message | Received | None],
+                    ) -> web.Response:
     if crypto is None:
         return web.Response(status=404, text=f"{channel} callback is not configured")
     allow(request, "GET", "POST")
@@ -115,7 +117,9 @@ async def _callback(request: web.Request, crypto: CallbackCrypto | None, channel
     except web.HTTPRequestEntityTooLarge:
         log.warning("%s callback refused (413)", channel)
         raise
-    if msg is not None:
+    if isinstance(msg, Received):      # an app event: stored now, handled after the 200
+        await bot.receive_event(msg)
+    elif msg is not None:
         await bot.receive(msg)
     return web.Response(status=200, text="")
 
@@ -165,8 +169,10 @@ async def healthz(request: web.Request) -> web.Response:
     bot = request.app[BOT_KEY]
     pending = await bot.store.read(lambda db: db.execute(
         "SELECT (SELECT COUNT(*) FROM messages WHERE status = 'new'), "
-        "(SELECT COUNT(*) FROM outbox WHERE status = 'pending')").fetchone())
-    return web.json_response({"status": "ok", "unhandled_messages": pending[0], "outbox_pending": pending[1]})
+        "(SELECT COUNT(*) FROM outbox WHERE status = 'pending'), "
+        "(SELECT COUNT(*) FROM app_events WHERE status = 'new')").fetchone())
+    return web.json_response({"status": "ok", "unhandled_messages": pending[0], "outbox_pending": pending[1],
+                              "unhandled_app_events": pending[2]})
 
 
 async def serve(bot: Bot, host: str, port: int) -> None:

@@ -12,6 +12,9 @@ from bot.inbox import Message
 POSSIBLE_REQUEST = 0.2   # a request kind's share of the probability that is worth a cadre's glance
 ASK_IN_GROUP = "请在您所在村（社区）的群里@小微 说明情况，这样值班干部能及时看到并办理。"
 PASSED_ON = "收到，已转给值班干部确认，确认后会在群里答复您。"
+PASSED_ON_PRIVATELY = "收到，已转给值班干部确认，确认后会答复您。"
+# 微信客服 without a village: the resident did not come in through a village's link (its scene_param names it).
+KF_WHICH_VILLAGE = "请从您所在村（社区）群里的“私信小微”链接进来再说一次，这样我知道是哪个村的事，能马上转给值班干部。"
 SECONDED = "这件事已登记为编号 {number}，已记下您的附议，办好后会在群里一并答复。"
 
 
@@ -39,7 +42,7 @@ def match(msg: Message, ctx: MessageContext) -> Intake | None:
 async def act(msg: Message, intake: Intake, ctx: MessageContext) -> None:
     def tx(db, out):
         if msg.village is None:
-            return out.reply(msg, ASK_IN_GROUP)
+            return out.reply(msg, KF_WHICH_VILLAGE if msg.channel == "kf" else ASK_IN_GROUP)
         joined = casework.second(db, ctx, msg, similar_only=True)   # the same problem, raised again
         if joined is not None:
             if msg.mentions_bot or not msg.in_group:
@@ -47,5 +50,6 @@ async def act(msg: Message, intake: Intake, ctx: MessageContext) -> None:
             return None
         casework.open_request(db, out, ctx, msg, intake.kind, intake.confidence, intake.sure)
         if not intake.sure and (msg.mentions_bot or not msg.in_group):
-            out.reply(msg, PASSED_ON)   # asked of the bot: the resident hears it was not dropped
+            # asked of the bot: the resident hears it was not dropped
+            out.reply(msg, PASSED_ON_PRIVATELY if msg.channel == "kf" else PASSED_ON)
     await ctx.commit(tx, key=f"m{msg.id}")

@@ -38,7 +38,10 @@ def notice(village: Village, cadres: list[Cadre], day: date) -> str:
     lines.append("有事请在群里@小微 说明，值班干部会及时办理答复。")
     if village.mini_program_url:
         lines.append(f"也可以在小程序提交：{village.mini_program_url}")
-    lines.append("反映干部问题可私聊小微，全程保密。")
+    if village.kf_link:      # 微信客服: residents on personal WeChat can write to 小微 privately
+        lines.append(f"私信小微：{village.kf_link}（反映干部问题也可私信，全程保密）")
+    else:
+        lines.append("反映干部问题可私聊小微，全程保密。")
     return "\n".join(lines)
 
 

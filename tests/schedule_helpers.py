@@ -8,6 +8,7 @@ from bot import cases
 from bot.app import Bot
 from bot.clock import ManualClock
 from bot.config import Cadre, Config, Person, Village
+from bot.sandbox.standin import app_text
 from tests.conftest import new_bot
 
 TOWN = "翠江镇"
@@ -53,8 +54,7 @@ def rotation(bot: Bot, village: str, *userids: str, start: str = "2026-01-01") -
 
 
 def private(standin, userid: str) -> list[str]:
-    return [m.get("text", m.get("markdown", {})).get("content", "") for m in standin.app_messages
-            if m["touser"] == userid]
+    return [app_text(m) for m in standin.app_messages if m["touser"] == userid]
 
 
 def big_town(config: Config, n: int, *, key: str | None = None, inspector_key: str = "") -> Config:

@@ -11,6 +11,7 @@ import pytest
 
 from bot.clock import TZ
 from bot.config import Archive, ConfigError, load_config
+from bot.sandbox.standin import app_text
 from tests.conftest import CHENGNAN_ROBOT, robot_texts, rows, start_service, stop_service
 from tests.finance_sdk.build import finance_sdk_build  # noqa: F401  (a fixture)
 from tests.finance_sdk.feed import FEED_ENV, ROOM, Feed, text_message
@@ -210,7 +211,7 @@ async def test_an_sdk_error_alerts_the_admins_once_and_nothing_is_skipped(served
 
     [alert] = alerts(bot)
     assert "服务器 IP 不在可信IP列表" in alert["text"] and "10009" in alert["text"]
-    assert [m["text"]["content"] for m in standin.app_messages if "会话存档" in m["text"]["content"]] == \
+    assert [app_text(m) for m in standin.app_messages if "会话存档" in app_text(m)] == \
         [f"【小微告警】{alert['text']}"]
     assert cursor(bot) is None
     assert await bot.archive.pull_once() == 1               # the fault cleared: the message was not skipped

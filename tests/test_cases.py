@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from bot import audit, ledger
 from bot.storage import connect
+from bot.sandbox.standin import app_text
 from tests.conftest import CHENGNAN_ROBOT, robot_texts, rows, start_service, stop_service
 
 LAMP = "村口那盏路灯坏了一个多星期了，晚上黑乎乎的老人走路怕摔，麻烦派人来修一下"
@@ -23,7 +24,7 @@ def last_response(standin) -> str:
 
 
 def private_to(standin, userid: str) -> list[str]:
-    return [m["text"]["content"] for m in standin.app_messages if m["touser"] == userid]
+    return [app_text(m) for m in standin.app_messages if m["touser"] == userid]
 
 
 def case_row(bot, number: str = "101") -> dict:

@@ -8,6 +8,7 @@ import re
 
 from bot.channels.bridge import bridge_signature
 from bot.outbound import ConfidentialityBreach
+from bot.sandbox.standin import app_text
 from tests.conftest import BRIDGE_SECRET, CHENGNAN, rows
 from tests.schedule_helpers import run_at
 
@@ -36,7 +37,7 @@ async def privately(service, standin, text, userid="resident-1"):
 
 
 def private_to(standin, userid):
-    return [(m.get("text") or m.get("markdown"))["content"] for m in standin.app_messages if m["touser"] == userid]
+    return [app_text(m) for m in standin.app_messages if m["touser"] == userid]
 
 
 async def test_an_inspectors_clue_command_in_a_village_group_gets_one_line(service, standin):
@@ -162,8 +163,7 @@ async def test_no_clue_ever_reaches_a_village_target_through_any_channel(service
     village_posts = [m.get("text", m.get("markdown", {})).get("content", "")
                      for key, msgs in standin.robot_messages.items() for m in msgs]
     village_posts += [p["markdown"]["content"] for code, p in standin.response_posts.items() if code in group_codes]
-    village_posts += [m["text"]["content"] if "text" in m else m["markdown"]["content"]
-                      for m in standin.app_messages if m["touser"] in VILLAGE_PEOPLE]
+    village_posts += [app_text(m) for m in standin.app_messages if m["touser"] in VILLAGE_PEOPLE]
     assert len(village_posts) > 50                            # the walk really talked to the villages
     assert [(t, leaks(t)) for t in village_posts if leaks(t)] == []
     # No rule even tried: the choke point refused nothing (a refusal would have failed the message).

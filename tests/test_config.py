@@ -182,3 +182,26 @@ def test_the_it_officers_robot_is_optional_and_may_come_from_the_environment(tmp
     assert load_config(path, env={"XIAOWEI_ADMIN_WEBHOOK_KEY": "it-robot"}).admin_webhook_key == "it-robot"
     text = EXAMPLE.replace('[admin]\n', '[admin]\nwebhook_key = "env:IT_ROBOT"\n', 1).replace('webhook_key = ""\n', '', 1)
     assert load_config(write(tmp_path, text), env={"IT_ROBOT": "k"}).admin_webhook_key == "k"
+
+
+def test_kf_account_and_village_links(tmp_path, capsys):
+    link = "https://work.weixin.qq.com/kf/kfc0123abcd?enc_scene=ENC0123&scene_param=%E5%9F%8E%E5%8D%97%E6%9D%91"
+    text = EXAMPLE.replace('open_kfid = ""', 'open_kfid = "wkXiaowei"').replace(
+        'mini_program_url = "#小程序://基层小微权力监督/城南村"', f'kf_link = "{link}"')
+    config = load_config(write(tmp_path, text), env={})
+    assert config.kf.open_kfid == "wkXiaowei" and config.village_by_name("城南村").kf_link == link
+    from bot.cli import main
+    assert main(["check-config", "--config", str(write(tmp_path, text))]) == 0
+    out = capsys.readouterr().out
+    assert f"    私信链接（微信客服）：{link}" in out.splitlines()
+    assert "    私信链接（微信客服）：未配置（值班公告里不会有私信链接）" in out.splitlines()   # the other villages
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text.replace("open_kfid", "open_kf_id")), env={})
+    assert info.value.key == "kf.open_kf_id" and "open_kfid" in info.value.problem
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text.replace(f'kf_link = "{link}"', 'kf_link = "work.weixin.qq.com/kf/x"')), env={})
+    assert info.value.key == "翠江镇·城南村.kf_link"
+    no_secret = text.replace('secret = "change-me"                 # better', 'secret = ""  # better')
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, no_secret), env={})
+    assert info.value.key == "kf.open_kfid" and "wecom.secret" in info.value.problem

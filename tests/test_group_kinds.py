@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestServer
 
 from bot.channels.bridge import bridge_signature
 from bot.cli import main
+from bot.sandbox.standin import app_text
 from tests.conftest import BRIDGE_SECRET, rows, start_service, stop_service
 from tests.schedule_helpers import run_at
 
@@ -27,7 +28,7 @@ def kinds(config, **groups):
 
 
 def private_to(standin, userid):
-    return [(m.get("text") or m.get("markdown"))["content"] for m in standin.app_messages if m["touser"] == userid]
+    return [app_text(m) for m in standin.app_messages if m["touser"] == userid]
 
 
 def test_check_config_says_per_village_what_its_kind_can_do_and_lacks(tmp_path, capsys):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 from bot.channels.bridge import bridge_signature
+from bot.sandbox.standin import app_text
 from tests.conftest import BRIDGE_SECRET, CHENGNAN, rows
 
 LAMP = "村口那盏路灯坏了一个多星期了，晚上黑乎乎的，老人走路怕摔，麻烦派人来修一下"
@@ -71,5 +72,5 @@ async def test_the_cadres_own_answer_in_the_group_is_the_first_response(service,
     await overheard(service, clock, "好的，明天叫电工看看", "cn-li")
     [state] = rows(service.bot, "SELECT first_response_at FROM case_state")
     assert state["first_response_at"] == "2026-12-01T09:20:00+08:00"
-    asked = [m["text"]["content"] for m in standin.app_messages if m["touser"] == "cn-li"]
+    asked = [app_text(m) for m in standin.app_messages if m["touser"] == "cn-li"]
     assert any("是否办结 101" in t and "办结 101 结果" in t for t in asked)

@@ -12,6 +12,7 @@ import aiohttp
 
 from bot.app import Bot
 from bot.dispatch import Handler
+from bot.sandbox.standin import app_text
 from tests.conftest import CHENGNAN, rows
 
 
@@ -76,8 +77,8 @@ async def test_a_failing_handler_keeps_the_message_and_alerts_the_admin(config, 
         await bot.settle()
         assert rows(bot, "SELECT status, handler, error FROM messages") == [
             {"status": "failed", "handler": "broken", "error": "RuntimeError"}]
-        assert any("处理出错" in m["text"]["content"] for m in standin.app_messages)
-        assert all("路灯" not in m["text"]["content"] for m in standin.app_messages)
+        assert any("处理出错" in app_text(m) for m in standin.app_messages)
+        assert all("路灯" not in app_text(m) for m in standin.app_messages)
     finally:
         await bot.stop()
 

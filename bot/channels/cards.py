@@ -33,11 +33,40 @@ class CardTap:
     at: datetime | None
 
 
-async def send_card(client: WeComClient, userid: str, task_id: str, title: str, desc: str,
-                    buttons: Iterable[CardButton]) -> SentCard:
+CHANNEL = "card"     # a tap, stored as the message the cadre would have typed (its msgid: the tap's ResponseCode)
+# Each button's key is "action:case number"; the action is the command a cadre would type, and what the
+# buttons grey to once it is done (查看 changes nothing, so its card stays live).
+ACTIONS = {"claim": "认领", "up": "上报", "show": "查看"}
+UP_NOTE = "村里解决不了，请镇里办理"
+DONE = {"认领": "已认领", "上报": "已转镇里"}
+
+
+def case_buttons(number: str) -> list[CardButton]:
+    return [CardButton("认领", f"claim:{number}"), CardButton("转镇里", f"up:{number}", style=2),
+            CardButton("查看", f"show:{number}", style=2)]
+
+
+def card_body(task_id: str, title: str, desc: str, buttons: Iterable[CardButton], sub_title: str = "") -> dict:
     card = {"card_type": "button_interaction", "task_id": task_id,
             "main_title": {"title": title, "desc": desc},
             "button_list": [{"text": b.text, "style": b.style, "key": b.key} for b in buttons]}
+    if sub_title:
+        card["sub_title_text"] = sub_title
+    return card
+
+
+def tap_command(key: str) -> str | None:
+    """The command a tap stands for ("认领 101"), or None for a key that is not ours."""
+    action, _, number = key.partition(":")
+    verb = ACTIONS.get(action)
+    if verb is None or not number.isascii() or not number.isdigit():
+        return None
+    return f"{verb} {number}" + (f" {UP_NOTE}" if verb == "上报" else "")
+
+
+async def send_card(client: WeComClient, userid: str, task_id: str, title: str, desc: str,
+                    buttons: Iterable[CardButton]) -> SentCard:
+    card = card_body(task_id, title, desc, buttons)
     answer = await client.post("/cgi-bin/message/send", {
         "touser": userid, "msgtype": "template_card", "agentid": client.config.agent_id, "template_card": card})
     return SentCard(msgid=str(answer.get("msgid", "")), response_code=str(answer.get("response_code", "")))

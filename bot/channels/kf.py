@@ -62,17 +62,31 @@ async def kf_link(client: WeComClient, open_kfid: str, scene: str, scene_param: 
     return url if scene_param is None else f"{url}&scene_param={quote(scene_param, safe='')}"
 
 
+@dataclass(frozen=True)
+class KfPage:
+    messages: list[KfMessage]
+    next_cursor: str
+    has_more: bool
+
+
+async def kf_page(client: WeComClient, open_kfid: str, cursor: str, token: str, limit: int = 1000) -> KfPage:
+    """One sync_msg call: the messages after `cursor`, the cursor after them, and whether more wait."""
+    body = {"cursor": cursor, "token": token, "limit": limit, "open_kfid": open_kfid}
+    page = await client.post(f"{KF}/sync_msg", body)
+    return KfPage([_message(m) for m in page.get("msg_list", []) if isinstance(m, Mapping)],
+                  str(page.get("next_cursor") or cursor), bool(page.get("has_more")))
+
+
 async def kf_sync(client: WeComClient, open_kfid: str, cursor: str, token: str,
                   limit: int = 1000) -> tuple[list[KfMessage], str]:
     """Pull everything after `cursor`; keep pulling while has_more, even past an empty page.
     Persist the returned cursor only after the messages are safely stored."""
     messages: list[KfMessage] = []
     while True:
-        body = {"cursor": cursor, "token": token, "limit": limit, "open_kfid": open_kfid}
-        page = await client.post(f"{KF}/sync_msg", body)
-        messages += [_message(m) for m in page.get("msg_list", [])]
-        cursor = str(page.get("next_cursor") or cursor)
-        if not page.get("has_more"):
+        page = await kf_page(client, open_kfid, cursor, token, limit)
+        messages += page.messages
+        cursor = page.next_cursor
+        if not page.has_more:
             return messages, cursor
 
 

@@ -13,6 +13,7 @@ from bot.config import WeCom
 TOKEN_EXPIRED = (40014, 42001)
 INVALID_CREDENTIAL = 40001     # a bad token or secret; also what a spent or expired response_url answers
 RATE_LIMITED = 45009
+KF_WINDOW_CLOSED = 95001       # kf/send_msg outside the 48 h / 5-reply window
 # Answers that no retry can change: the same request would be refused again until someone fixes the
 # configuration or the message. Anything else (network, timeouts, HTTP 5xx, -1 system busy, codes not
 # listed here) is worth retrying.
@@ -24,6 +25,7 @@ PERMANENT = {
     81013: "接收人全部无效（不在企业或不在应用可见范围）",
     40056: "应用 AgentId 无效",
     40013: "企业 ID（corp_id）无效",
+    KF_WINDOW_CLOSED: "微信客服回复超出时限（对方最后一条消息后 48 小时内最多 5 条）",
     INVALID_CREDENTIAL: "凭证无效（应用 secret 有误，或回复地址已用过、已过期）",
 }
 

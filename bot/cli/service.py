@@ -47,7 +47,7 @@ def check_config(args: argparse.Namespace) -> int:
     print(f"配置正确：{args.config}")
     print(f"  {len(cfg.towns)} 个镇，{len(villages)} 个村（社区）：" + "、".join(v.name for v in villages))
     for name, value in (("自建应用回调", cfg.wecom.encoding_aes_key), ("智能机器人回调", cfg.aibot.encoding_aes_key),
-                        ("桥接 /bridge", cfg.bridge.secret)):
+                        ("桥接 /bridge", cfg.bridge.secret), ("微信客服", cfg.kf.open_kfid)):
         print(f"  {name}：{'已配置' if value else '未配置'}")
     print(f"  审计密钥：{audit_key_source(cfg)}")
     from bot.group_kinds import readiness
@@ -57,6 +57,8 @@ def check_config(args: argparse.Namespace) -> int:
         print(f"  {village.name}（{names[village.group]}）\n    可以：{ready.can}\n    做不到：{ready.cannot}")
         for item in ready.missing:
             print(f"    还缺：{item}")
+        if cfg.kf.open_kfid:     # the link the duty notice carries; one per village (scene_param = the village)
+            print(f"    私信链接（微信客服）：{village.kf_link or '未配置（值班公告里不会有私信链接）'}")
     for warning in cfg.warnings:   # sample values left in: fine for a trial, so still exit 0
         print(f"  注意：{warning}")
     return 0

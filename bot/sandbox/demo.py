@@ -18,7 +18,7 @@ from bot.clock import ManualClock
 from bot.dispatch import Handler
 from bot.jobs import Job
 from bot.sandbox.config import sandbox_config
-from bot.sandbox.standin import WeComStandIn
+from bot.sandbox.standin import WeComStandIn, app_text
 from bot.web import make_app
 
 DAY = "2026-12-01"                      # a Tuesday
@@ -119,8 +119,7 @@ class Transcript:
         # The same text to several people (both inspectors, say) is shown once with every recipient.
         grouped: dict[str, list[str]] = {}
         for msg in messages:
-            body = msg.get("text") or msg.get("markdown") or {}
-            grouped.setdefault(body.get("content", ""), []).append(self.name(msg["touser"]))
+            grouped.setdefault(app_text(msg), []).append(self.name(msg["touser"]))
         for text, names in grouped.items():
             self._indent(f"（私信 → {'、'.join(names)}）", text)
 

@@ -40,6 +40,17 @@ ERR_RESPONSE_CODE = 40001  # WeCom documents no code for a spent/expired respons
 Handler = Callable[[web.Request, bytes, datetime], dict[str, Any]]
 
 
+def app_text(message: dict) -> str:
+    """What a member reads in an app message: its text or markdown, or a card's titles, lines and buttons."""
+    if message.get("msgtype") == "template_card":
+        card = message.get("template_card") or {}
+        title = card.get("main_title") or {}
+        parts = [title.get("title", ""), title.get("desc", ""), card.get("sub_title_text", ""),
+                 " ".join(f"[{b.get('text', '')}]" for b in card.get("button_list") or [])]
+        return "\n".join(p for p in parts if p)
+    return str(((message.get("text") or message.get("markdown")) or {}).get("content", ""))
+
+
 def _key_from_seed(seed: str) -> str:
     """A fixed 43-char EncodingAESKey, so demo configs stay stable across runs."""
     return base64.b64encode(hashlib.sha256(seed.encode()).digest()).decode().rstrip("=")
@@ -58,6 +69,9 @@ class RequestRecord:
 @dataclass(frozen=True)
 class _HttpError:
     status: int
+
+
+_PASS = "pass"     # a queued call let through untouched, ahead of an injected fault
 
 
 class WeComStandIn(ContactEndpoints):
@@ -87,7 +101,7 @@ class WeComStandIn(ContactEndpoints):
         self.app_messages: list[dict] = []
         self.response_posts: dict[str, dict] = {}
         self.requests: list[RequestRecord] = []
-        self._faults: dict[str, deque[int | None | _HttpError]] = {e: deque() for e in ENDPOINTS}
+        self._faults: dict[str, deque[int | None | _HttpError | str]] = {e: deque() for e in ENDPOINTS}
         self._windows: dict[str, deque[datetime]] = defaultdict(deque)
         self._tokens: dict[str, datetime] = {}  # token -> expiry
         self._response_codes: dict[str, datetime] = {}  # unused code -> issued at
@@ -131,10 +145,11 @@ class WeComStandIn(ContactEndpoints):
     def fail_next(self, endpoint: str, errcode: int, times: int = 1) -> None:
         self._fault_queue(endpoint).extend([errcode] * times)
 
-    def disconnect_next(self, endpoint: str, times: int = 1) -> None:
-        """Drop the connection unanswered. aiohttp clients retry an idempotent GET once by
-        themselves, so a gettoken drop is only visible to them with times=2."""
-        self._fault_queue(endpoint).extend([None] * times)
+    def disconnect_next(self, endpoint: str, times: int = 1, *, after: int = 0) -> None:
+        """Drop the connection unanswered (after letting `after` calls through: a pull cut between pages).
+        aiohttp clients retry an idempotent GET once by themselves, so a gettoken drop is only visible to them
+        with times=2."""
+        self._fault_queue(endpoint).extend([_PASS] * after + [None] * times)
 
     def http_error_next(self, endpoint: str, status: int = 502, times: int = 1) -> None:
         """Answer with an HTTP error and no WeCom body, as an overloaded front end or a proxy does."""
@@ -149,7 +164,7 @@ class WeComStandIn(ContactEndpoints):
         now = self.clock.now()
         self._tokens = {token: now for token in self._tokens}
 
-    def _fault_queue(self, endpoint: str) -> deque[int | None | _HttpError]:
+    def _fault_queue(self, endpoint: str) -> deque[int | None | _HttpError | str]:
         if endpoint not in self._faults:
             raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {ENDPOINTS}")
         return self._faults[endpoint]
@@ -163,8 +178,8 @@ class WeComStandIn(ContactEndpoints):
         if target is None:
             target = self._body_target(raw, target_key)
         queue = self._faults[endpoint]
-        if queue:
-            fault = queue.popleft()
+        fault = queue.popleft() if queue else _PASS
+        if fault != _PASS:
             if isinstance(fault, _HttpError):
                 self.requests.append(RequestRecord(endpoint, request.path, target, None, now, fault.status))
                 return web.Response(status=fault.status, text="standin injected HTTP error")

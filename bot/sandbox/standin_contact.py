@@ -405,6 +405,11 @@ class ContactEndpoints:
         return self.seal_app_xml(self._event_xml({"Event": "kf_msg_or_event", "Token": token,
                                                    "OpenKfId": open_kfid}, from_user=None))
 
+    def app_event(self, fields: dict[str, str | int], from_user: str | None = "sys") -> tuple[dict[str, str], bytes]:
+        """Any sealed app-callback event: for what the scripted helpers refuse to make (a tap by someone the card
+        never reached, a malformed event)."""
+        return self.seal_app_xml(self._event_xml(fields, from_user))
+
     def card_tap(self, task_id: str, userid: str, key: str) -> tuple[dict[str, str], bytes]:
         """A cadre taps a button on a template card: the sealed template_card_event callback."""
         card = self.cards.get(task_id)
