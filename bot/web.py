@@ -1,4 +1,4 @@
-"""The HTTP face: WeCom's two callbacks, the bridge, and a health check.
+"""The HTTP face: WeCom's two callbacks, the bridge, a health check, and the web desk (bot/desk/).
 
 Each view only verifies, parses and stores (committed before it answers 200), then hands the message over;
 nothing slow happens while WeCom waits. Bad input of any kind is a 4xx: a stale timestamp or a forged
@@ -19,6 +19,7 @@ from bot.channels.app import open_app
 from bot.channels.bridge import check_pull, open_bridge, pull
 from bot.config import Config
 from bot.crypto import CallbackCrypto, CallbackError, MalformedCallback, check_fresh
+from bot import desk
 from bot.inbox import Message
 
 log = logging.getLogger("xiaowei.web")
@@ -52,7 +53,10 @@ def make_app(bot: Bot, *, manage_bot: bool = True) -> web.Application:
             yield
             await bot.stop()
         app.cleanup_ctx.append(lifespan)
+    desk.setup(app, bot)
     # Every path, known or not, is ours, so that no request reaches aiohttp's own Expect handling (below).
+    for path, view in desk.ROUTES:
+        app.router.add_route("GET", path, view, expect_handler=expect_continue)
     for path, view in (("/wecom/aibot", aibot_callback), ("/wecom/app", app_callback), ("/bridge", bridge),
                        ("/bridge/outbox", bridge_outbox), ("/healthz", healthz), ("/{unknown:.*}", not_found)):
         app.router.add_route("*", path, view, expect_handler=expect_continue)
