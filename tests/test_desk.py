@@ -254,3 +254,26 @@ async def test_a_desk_without_a_secret_is_not_served(config, clock):
             assert resp.status == 404
     finally:
         await stop_service(svc)
+
+
+async def test_a_member_who_writes_workbench_privately_gets_a_link_that_signs_him_in(config, clock, standin):
+    from dataclasses import replace
+    public = "https://xiaowei.example.gov.cn"
+    svc = await start_service(replace(config, desk=replace(config.desk, base_url=public)), clock)
+    try:
+        for userid in ("cn-zhang", "resident-7"):
+            params, body = standin.seal_app(userid=userid, text="工作台")
+            assert (await svc.post("/wecom/app", params, body)).status == 200
+        await svc.bot.settle()
+        [reply] = [m["text"]["content"] for m in standin.app_messages if m["touser"] == "cn-zhang"]
+        assert "15 分钟内有效" in reply
+        url = re.search(r"https://\S+", reply)[0]
+        assert url.startswith(f"{public}/desk/link?t=")
+        assert not [m for m in standin.app_messages if m["touser"] == "resident-7" and "/desk/link" in str(m)]
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            async with http.get(svc.url(url.removeprefix(public)), allow_redirects=False) as resp:
+                assert resp.status == 302
+            async with http.get(svc.url("/desk/cases?village=城南村")) as resp:
+                assert resp.status == 200
+    finally:
+        await stop_service(svc)
