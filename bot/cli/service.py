@@ -15,6 +15,7 @@ def add_commands(add) -> None:
     p.set_defaults(run=init)
     p = add("demo", "演示：用临时数据库和本地模拟的企业微信，跑一个上午的群消息并打印群聊记录", config=False)
     p.add_argument("--keep", metavar="DIR", help="把演示数据库保存在这个目录（默认用完即删）")
+    p.add_argument("--serve", action="store_true", help="演示结束后继续运行，可用浏览器打开工作台（Ctrl-C 退出）")
     p.set_defaults(run=demo)
 
 
@@ -83,4 +84,5 @@ def init(args: argparse.Namespace) -> int:
 def demo(args: argparse.Namespace) -> int:
     from bot import plugins
     from bot.sandbox.demo import run_demo
-    return asyncio.run(run_demo(sys.stdout, handlers=plugins.handlers(), jobs=plugins.jobs(), keep=args.keep))
+    return asyncio.run(run_demo(sys.stdout, handlers=plugins.handlers(), jobs=plugins.jobs(), keep=args.keep,
+                                serve=args.serve))
