@@ -12,6 +12,7 @@ import signal
 from typing import Any, Callable
 
 from aiohttp import HttpVersion11, web
+from aiohttp.abc import AbstractAccessLogger
 
 from bot.app import Bot
 from bot.channels.aibot import open_aibot
@@ -35,13 +36,21 @@ class TooSlow(CallbackError):
     status = 408
 
 
+class AccessLog(AbstractAccessLogger):
+    """Method, path, status and time; never the query string, where a desk sign-in link carries its token and
+    WeCom's OAuth redirect its code (credentials, not for a log file)."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info("%s %s %s %.3fs", request.method, request.path, response.status, time)
+
+
 def server_options(config: Config) -> dict[str, Any]:
     """For aiohttp's runner. In the aiohttp we run on (3.14) keepalive_timeout also runs from the moment a
     connection opens, so a client that sends nothing, or trickles its headers, is cut after
     read_timeout_seconds (older releases only close idle keep-alive connections); lingering_time bounds how
     long the rest of a refused body is drained before the socket closes."""
     seconds = config.server.read_timeout_seconds
-    return {"keepalive_timeout": seconds, "lingering_time": seconds}
+    return {"keepalive_timeout": seconds, "lingering_time": seconds, "access_log_class": AccessLog}
 
 
 def make_app(bot: Bot, *, manage_bot: bool = True) -> web.Application:

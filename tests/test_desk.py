@@ -277,3 +277,15 @@ async def test_a_member_who_writes_workbench_privately_gets_a_link_that_signs_hi
                 assert resp.status == 200
     finally:
         await stop_service(svc)
+
+
+async def test_the_access_log_never_holds_a_sign_in_token(service, caplog):
+    import logging
+    url = session.link(service.bot.config, "zjw-hu", service.bot.clock.now(), base_url=service.url(""))
+    token = url.split("t=")[1]
+    with caplog.at_level(logging.INFO, logger="aiohttp.access"):
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            async with http.get(url, allow_redirects=False) as resp:
+                assert resp.status == 302
+    logged = [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]
+    assert any("/desk/link" in line for line in logged) and not any(token[:20] in line for line in logged)

@@ -123,7 +123,9 @@ def matches(c: Case, f: Filter, now: datetime, calendar: WorkCalendar, unanswere
 def requests(db: Database, villages: Iterable[str]) -> list[Case]:
     """The requests (never clues) of the given villages, newest first."""
     wanted = set(villages)
-    found = [c for c in cases.find(db, confidential=False, stream=True) if c.village in wanted]
+    # One village (a cadre's usual view) by its index; several are filtered from one pass.
+    only = next(iter(wanted)) if len(wanted) == 1 else None
+    found = [c for c in cases.find(db, village=only, confidential=False, stream=True) if c.village in wanted]
     return found[::-1]
 
 
