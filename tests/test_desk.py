@@ -289,3 +289,19 @@ async def test_the_access_log_never_holds_a_sign_in_token(service, caplog):
                 assert resp.status == 302
     logged = [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]
     assert any("/desk/link" in line for line in logged) and not any(token[:20] in line for line in logged)
+
+
+async def test_bad_input_to_the_desk_is_a_clear_4xx(service, standin):
+    http = await browser(service, "zjw-hu")
+    try:
+        for path in ("/desk/case/%ff", "/desk/cases?village=%ff%fe", "/desk/town/%ff/chart.png", "/desk/village/无此村",
+                     "/desk/cases?village=无此村", "/desk/link?t=" + "x" * 5000, "/desk/link?t=a.b",
+                     "/desk/oauth?code=x&state=zz", "/desk/oauth", "/desk/static/..%2Fviews.py",
+                     "/desk/static/nothing.css", "/desk/cases?since=2026-13-45", "/desk/clues?town=无此镇",
+                     "/desk/case/99999999999999999999"):
+            status, _ = await get(http, service, path)
+            assert 400 <= status < 500 or status == 302, (path, status)
+        async with http.post(service.url("/desk"), data=b"x") as resp:
+            assert 400 <= resp.status < 500
+    finally:
+        await http.close()

@@ -1,5 +1,9 @@
 """The desk's pages: each view finds who is asking, asks access.Scope whether they may see it, reads on a reader
-thread, and renders a template. Every view of a clue is sealed in the audit chain before it is shown."""
+thread, and renders a template. Every view of a clue is sealed in the audit chain before it is shown.
+
+A new page is one view here plus one template extending base.html, and a line in ROUTES: `scope = _scope(request)`,
+refuse unless `scope.town(...)` / `scope.clues(...)` allows it, `await bot.store.read(library_fn, ...)`, render.
+A new export is the same with `_download(bytes_or_csv_text, name, content_type)`; a clue export seals its views."""
 from __future__ import annotations
 
 import csv
@@ -205,8 +209,11 @@ async def cases_csv(request: web.Request) -> web.Response:
     return _download(out.getvalue(), "cases.csv")
 
 
-def _download(text: str, name: str) -> web.Response:
-    return web.Response(body=("\ufeff" + text).encode("utf-8"), content_type="text/csv", charset="utf-8",
+def _download(content: str | bytes, name: str, content_type: str = "text/csv") -> web.Response:
+    """An export as a file to save. Text is CSV with a BOM, so that Excel opens the Chinese right; bytes (an
+    .xlsx, say) go as they are."""
+    body = ("\ufeff" + content).encode("utf-8") if isinstance(content, str) else content
+    return web.Response(body=body, content_type=content_type, charset="utf-8" if isinstance(content, str) else None,
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
