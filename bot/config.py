@@ -497,6 +497,8 @@ def _desk(r: _Reader, get: Callable[..., Any]) -> Desk:
     for key, value in (("base_url", desk.base_url), ("oauth_base", desk.oauth_base)):
         if value and not re.match(r"^https?://[^/\s]+", value):
             raise r.fail(f"desk.{key}", f"应为以 https:// 开头的网址，实际是 {value!r}")
+    if desk.secret and not desk.base_url:
+        r.warn("desk.base_url", "没有填写：工作台能用企业微信登录，但小微发不出登录链接（私聊“工作台”）")
     return desk
 
 

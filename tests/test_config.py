@@ -182,3 +182,19 @@ def test_the_it_officers_robot_is_optional_and_may_come_from_the_environment(tmp
     assert load_config(path, env={"XIAOWEI_ADMIN_WEBHOOK_KEY": "it-robot"}).admin_webhook_key == "it-robot"
     text = EXAMPLE.replace('[admin]\n', '[admin]\nwebhook_key = "env:IT_ROBOT"\n', 1).replace('webhook_key = ""\n', '', 1)
     assert load_config(write(tmp_path, text), env={"IT_ROBOT": "k"}).admin_webhook_key == "k"
+
+
+def test_the_desk_section_is_checked_and_a_desk_without_its_address_is_a_warning(tmp_path):
+    path = tmp_path / "config.toml"
+    text = EXAMPLE
+    path.write_text(text.replace('secret = ""                    # at least 16', 'secret = "short"  # at least 16'),
+                    encoding="utf-8")
+    with pytest.raises(ConfigError, match="desk.secret"):
+        load_config(path, env={})
+    path.write_text(text.replace('secret = ""                    # at least 16',
+                                 'secret = "a-desk-secret-of-32-characters!!"  # at least 16'), encoding="utf-8")
+    config = load_config(path, env={})
+    assert config.desk.secret and any(w.startswith("desk.base_url") for w in config.warnings)
+    path.write_text(text.replace('base_url = ""', 'base_url = "ftp:/nowhere"'), encoding="utf-8")
+    with pytest.raises(ConfigError, match="desk.base_url"):
+        load_config(path, env={})
