@@ -31,7 +31,7 @@ LABEL_WORDS = {"咨询": "consult", "求助": "help", "建议": "suggestion", "�
 ACTION_NAMES = {"opened": "登记", "claimed": "认领", "progress": "进展", "answered": "办结", "escalated": "上报",
                 "returned": "退回", "relabeled": "改类", "supervised": "督办", "confirmed": "确认", "rated": "评价",
                 "reopened": "不满意，重新办理", "chased": "催办", "forwarded": "移送", "beyond_village": "村里无法解决",
-                "responded": "在群里答复", "seconded": "附议"}
+                "responded": "在群里答复", "seconded": "附议", "viewed": "查看"}
 LADDER = ("duty", "secretary", "leader", "inspectors")
 TRIAGE_THANKS = "收到，已转交有关人员核实处理。"
 CLUE_THANKS = ("谢谢您的反映。这件事已保密转交镇纪委处理，不会在群里公开，也不会转给村干部。"

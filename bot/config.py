@@ -169,6 +169,16 @@ class Kf:
 
 
 @dataclass(frozen=True)
+class Desk:
+    """The inspectors' web desk under /desk (README, "The desk"). Empty secret: no desk."""
+    secret: str = ""              # signs sign-in links and session cookies (keys derived by HKDF)
+    base_url: str = ""            # the public https address WeCom's browser reaches, e.g. https://xiaowei.example.gov.cn
+    link_minutes: int = 15        # how long a sign-in link the bot sends stays valid
+    session_hours: int = 8        # how long a signed-in browser stays signed in
+    oauth_base: str = "https://open.weixin.qq.com"   # WeCom's web OAuth (a stand-in's address for staging)
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     server: Server
@@ -187,6 +197,7 @@ class Config:
     audit: Audit = Audit()
     archive: Archive = Archive()
     kf: Kf = Kf()
+    desk: Desk = Desk()
 
     def villages(self) -> Iterator[Village]:
         for town in self.towns:
@@ -228,7 +239,7 @@ def _keys(cls: type, *without: str) -> frozenset[str]:
 _SECTION_KEYS = {
     "server": _keys(Server), "storage": frozenset({"path"}), "wecom": _keys(WeCom), "aibot": _keys(AIBot),
     "bridge": _keys(Bridge), "admin": frozenset({"userids", "webhook_key"}), "rules": _keys(Rules), "schedule": _keys(Schedule),
-    "audit": _keys(Audit), "archive": _keys(Archive), "kf": _keys(Kf),
+    "audit": _keys(Audit), "archive": _keys(Archive), "kf": _keys(Kf), "desk": _keys(Desk),
 }
 _TOP_KEYS = frozenset(_SECTION_KEYS) | {"towns"}
 _TOWN_KEYS, _VILLAGE_KEYS = _keys(Town), _keys(Village, "town")
@@ -434,6 +445,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     if kf.open_kfid and not (wecom.secret and wecom.encoding_aes_key):
         raise r.fail("kf.open_kfid", "设置了微信客服账号时，wecom.secret 和 wecom 的接收消息（token、encoding_aes_key）"
                                      "都要配置：客服消息的通知从自建应用的回调进来，再用应用的 Secret 拉取和回复")
+    desk = _desk(r, r.section(raw, "desk"))
     get = r.section(raw, "admin")
     admins = tuple(r.convert(u, str, f"admin.userids[{i}]") for i, u in enumerate(get("userids", list, [])))
     admin_webhook_key = get("webhook_key", str, "", secret=True)
@@ -444,7 +456,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     _check_across(r, towns)
     return Config(path=path, server=server, storage_path=storage_path, wecom=wecom, aibot=aibot, bridge=bridge,
                   rules=rules, schedule=schedule, admins=admins, towns=towns, warnings=tuple(r.warnings),
-                  admin_webhook_key=admin_webhook_key, audit=audit, archive=archive, kf=kf)
+                  admin_webhook_key=admin_webhook_key, audit=audit, archive=archive, kf=kf, desk=desk)
 
 
 def _refuse_unknown_sections(r: _Reader, raw: Mapping[str, Any]) -> None:
@@ -494,6 +506,21 @@ def _archive(r: _Reader, get: Callable[..., Any], home: Path) -> Archive:
         raise r.fail("archive.secret" if not archive.secret else "archive.private_keys",
                      "设置了 archive.library 时必填：会话存档要用存档 Secret 和至少一个版本的私钥")
     return replace(archive, library=str(home / archive.library)) if archive.library else archive
+
+
+def _desk(r: _Reader, get: Callable[..., Any]) -> Desk:
+    desk = Desk(secret=get("secret", str, "", secret=True), base_url=get("base_url", str, "").rstrip("/"),
+                link_minutes=get("link_minutes", int, Desk.link_minutes, minimum=1, maximum=24 * 60),
+                session_hours=get("session_hours", int, Desk.session_hours, minimum=1, maximum=24 * 30),
+                oauth_base=get("oauth_base", str, Desk.oauth_base).rstrip("/"))
+    if desk.secret and len(desk.secret) < 16:
+        raise r.fail("desk.secret", "太短，至少 16 个字符；可用 python3 -c \"import secrets; print(secrets.token_hex(32))\" 生成")
+    for key, value in (("base_url", desk.base_url), ("oauth_base", desk.oauth_base)):
+        if value and not re.match(r"^https?://[^/\s]+", value):
+            raise r.fail(f"desk.{key}", f"应为以 https:// 开头的网址，实际是 {value!r}")
+    if desk.secret and not desk.base_url:
+        r.warn("desk.base_url", "没有填写：工作台能用企业微信登录，但小微发不出登录链接（私聊“工作台”）")
+    return desk
 
 
 def _town(r: _Reader, data: Any, index: int) -> Town:

@@ -7,6 +7,8 @@ reach only the clue's town inspectors and the reporter's own private chat; anyth
 the refusal rolls the whole transaction back (the handler's error path then alerts the admins, without text)."""
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -176,6 +178,12 @@ class Outgoing:
     def inspectors_group(self, town: Town, text: str) -> None:
         """The robot of the town inspectors' own group (not a village group)."""
         self._put(Audience("inspectors", town.name), "robot", town.inspector_webhook_key, markdown_payload(text), text)
+
+    def inspectors_image(self, town: Town, png: bytes) -> None:
+        """A picture (the digest's chart) to the robot of the town inspectors' own group (path/99110)."""
+        payload = {"msgtype": "image", "image": {"base64": base64.b64encode(png).decode(),
+                                                 "md5": hashlib.md5(png).hexdigest()}}
+        self._put(Audience("inspectors", town.name), "robot", town.inspector_webhook_key, payload, "")
 
     def members(self, userids: Iterable[str], text: str, *, markdown: bool = False) -> None:
         # One row per member: each member is its own lane (WeCom limits 30 a minute to one member).

@@ -1,4 +1,4 @@
-"""The HTTP face: WeCom's two callbacks, the bridge, and a health check.
+"""The HTTP face: WeCom's two callbacks, the bridge, a health check, and the web desk (bot/desk/).
 
 Each view only verifies, parses and stores (committed before it answers 200), then hands the message over;
 nothing slow happens while WeCom waits. Bad input of any kind is a 4xx: a stale timestamp or a forged
@@ -12,6 +12,7 @@ import signal
 from typing import Any, Callable
 
 from aiohttp import HttpVersion11, web
+from aiohttp.abc import AbstractAccessLogger
 
 from bot.app import Bot
 from bot.channels.aibot import open_aibot
@@ -20,6 +21,7 @@ from bot.channels.app_events import Received
 from bot.channels.bridge import check_pull, open_bridge, pull
 from bot.config import Config
 from bot.crypto import CallbackCrypto, CallbackError, MalformedCallback, check_fresh
+from bot import desk
 from bot.inbox import Message
 
 log = logging.getLogger("xiaowei.web")
@@ -35,13 +37,21 @@ class TooSlow(CallbackError):
     status = 408
 
 
+class AccessLog(AbstractAccessLogger):
+    """Method, path, status and time; never the query string, where a desk sign-in link carries its token and
+    WeCom's OAuth redirect its code (credentials, not for a log file)."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info("%s %s %s %.3fs", request.method, request.path, response.status, time)
+
+
 def server_options(config: Config) -> dict[str, Any]:
     """For aiohttp's runner. In the aiohttp we run on (3.14) keepalive_timeout also runs from the moment a
     connection opens, so a client that sends nothing, or trickles its headers, is cut after
     read_timeout_seconds (older releases only close idle keep-alive connections); lingering_time bounds how
     long the rest of a refused body is drained before the socket closes."""
     seconds = config.server.read_timeout_seconds
-    return {"keepalive_timeout": seconds, "lingering_time": seconds}
+    return {"keepalive_timeout": seconds, "lingering_time": seconds, "access_log_class": AccessLog}
 
 
 def make_app(bot: Bot, *, manage_bot: bool = True) -> web.Application:
@@ -53,7 +63,10 @@ def make_app(bot: Bot, *, manage_bot: bool = True) -> web.Application:
             yield
             await bot.stop()
         app.cleanup_ctx.append(lifespan)
+    desk.setup(app, bot)
     # Every path, known or not, is ours, so that no request reaches aiohttp's own Expect handling (below).
+    for path, view in desk.ROUTES:
+        app.router.add_route("GET", path, view, expect_handler=expect_continue)
     for path, view in (("/wecom/aibot", aibot_callback), ("/wecom/app", app_callback), ("/bridge", bridge),
                        ("/bridge/outbox", bridge_outbox), ("/healthz", healthz), ("/{unknown:.*}", not_found)):
         app.router.add_route("*", path, view, expect_handler=expect_continue)

@@ -3,12 +3,13 @@ reading, and a possible report comes before everything the classifier could othe
 from __future__ import annotations
 
 from bot.dispatch import Handler
-from handlers import addressed, commands, followups, help, reports, requests, traffic
+from handlers import addressed, commands, desk, followups, help, reports, requests, traffic
 
 
 def default_handlers() -> list[Handler]:
     return [
         Handler("help", help.match, help.act),
+        Handler("desk", desk.match, desk.act),
         Handler("addressed", addressed.match, addressed.act),
         Handler("command", commands.match, commands.act),
         Handler("report", reports.match, reports.act),

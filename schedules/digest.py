@@ -16,6 +16,8 @@ from sqlite_utils import Database
 from bot import ledger, wording
 from bot.casework import inspectors
 from bot.config import Town
+from bot.desk import charts
+from bot.desk import queries as desk_queries
 from bot.outbound import Outgoing
 from bot.outbox import APP_MARKDOWN_LIMIT, MARKDOWN_LIMIT
 from schedules import digest_customer
@@ -41,6 +43,18 @@ async def run(ctx: JobContext) -> None:
                                 for t in ctx.config.towns])
     if sent and not ctx.rehearsal:   # a re-run that sent nothing adds no second line for the day
         await asyncio.to_thread(ledger.append_anchor, ctx.config.audit.anchor_file, ctx.day, *chain)
+    await send_charts(ctx)
+
+
+async def send_charts(ctx: JobContext) -> None:
+    """After its digest, each town's inspectors' group gets one chart image a day (the desk's town chart): read on
+    a reader, drawn on a worker thread, sent through the outbox like any robot message."""
+    for town in ctx.config.towns:
+        if not town.inspector_webhook_key:
+            continue
+        figures = await ctx.read(desk_queries.weekly, [v.name for v in town.villages], ctx.at)
+        png = await asyncio.to_thread(charts.render, f"{town.name}·近8周诉求", figures)
+        await ctx.once(f"chart:{town.name}", lambda db, out, t=town, png=png: out.inspectors_image(t, png))
 
 
 def send(db: Database, out: Outgoing, ctx: JobContext, town: Town, stats: TownStats,

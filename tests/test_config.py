@@ -205,3 +205,19 @@ def test_kf_account_and_village_links(tmp_path, capsys):
     with pytest.raises(ConfigError) as info:
         load_config(write(tmp_path, no_secret), env={})
     assert info.value.key == "kf.open_kfid" and "wecom.secret" in info.value.problem
+
+
+def test_the_desk_section_is_checked_and_a_desk_without_its_address_is_a_warning(tmp_path):
+    path = tmp_path / "config.toml"
+    text = EXAMPLE
+    path.write_text(text.replace('secret = ""                    # at least 16', 'secret = "short"  # at least 16'),
+                    encoding="utf-8")
+    with pytest.raises(ConfigError, match="desk.secret"):
+        load_config(path, env={})
+    path.write_text(text.replace('secret = ""                    # at least 16',
+                                 'secret = "a-desk-secret-of-32-characters!!"  # at least 16'), encoding="utf-8")
+    config = load_config(path, env={})
+    assert config.desk.secret and any(w.startswith("desk.base_url") for w in config.warnings)
+    path.write_text(text.replace('base_url = ""', 'base_url = "ftp:/nowhere"'), encoding="utf-8")
+    with pytest.raises(ConfigError, match="desk.base_url"):
+        load_config(path, env={})

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 
 import pytest
 
 from bot.cli import build_parser, main
+from bot.clock import ManualClock
+from bot.desk import tokens
+from bot.sandbox.config import SANDBOX_DESK_SECRET
 from bot.sandbox.demo import run_demo
 from bot.sandbox.demo_groups import run_group_demo
 from handlers import default_handlers
@@ -26,6 +30,10 @@ async def test_demo_prints_a_readable_morning_and_keeps_reports_out_of_the_group
     assert not any("低保名额" in line for line in group_lines)
     assert "大家早上好" in text and text.count("小微：") >= 8
     assert text.startswith("小微演示：")
+    # It ends with the desk's address and a signed link for the town's inspector.
+    desk = re.search(r"工作台：(http://127\.0\.0\.1:\d+)/desk\n", text)
+    token = re.search(rf"镇纪委胡纪的登录链接：{re.escape(desk[1])}/desk/link\?t=(\S+)\n", text)[1]
+    assert tokens.verify(SANDBOX_DESK_SECRET, "link", token, ManualClock("2026-12-01T10:30:00+08:00").now()) == "zjw-hu"
 
 
 async def test_the_customer_group_demo_hears_the_archive_waits_for_the_owner_and_sees_the_draft_pasted():

@@ -54,3 +54,52 @@ def test_the_wheel_carries_its_data_and_runs_outside_the_checkout(installed, tmp
     assert demo.returncode == 0, demo.stderr
     assert "已登记，编号 103" in demo.stdout and "问题线索" in demo.stdout
     assert list(tmp_path.iterdir()) == [tmp_path / "county"]        # the demo left nothing behind
+
+
+DESK_SCRIPT = """
+import asyncio, json, sys, tempfile
+from pathlib import Path
+import aiohttp
+from aiohttp import web
+from bot.app import Bot
+from bot.clock import ManualClock
+from bot.desk import session
+from bot.sandbox.config import sandbox_config
+from bot.sandbox.standin import WeComStandIn
+from bot.web import make_app
+
+async def main():
+    clock = ManualClock("2026-12-01T09:00:00+08:00")
+    async with WeComStandIn(clock) as standin:
+        bot = Bot(sandbox_config(standin, Path(tempfile.mkdtemp()) / "x.db"), clock=clock, schedule=False)
+        runner = web.AppRunner(make_app(bot))
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        base = "http://127.0.0.1:%d" % runner.addresses[0][1]
+        seen = {}
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            await http.get(session.link(bot.config, "zjw-hu", clock.now(), base_url=base))
+            for path in ("/desk", "/desk/town/翠江镇", "/desk/town/翠江镇/chart.png", "/desk/cases", "/desk/clues",
+                         "/desk/static/desk.css"):
+                async with http.get(base + path) as resp:
+                    body = await resp.read()
+                    seen[path] = [resp.status, resp.content_type, len(body), "翠江镇" in body.decode("utf-8", "replace")]
+        await runner.cleanup()
+    print(json.dumps(seen, ensure_ascii=False))
+
+asyncio.run(main())
+"""
+
+
+def test_the_desk_renders_from_the_installed_wheel(installed, tmp_path):
+    """Templates, the stylesheet and the charts' font are package data: the desk works from an installed wheel."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    done = subprocess.run([installed / "python", "-c", DESK_SCRIPT], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert all(status == 200 for status, *_ in seen.values()), seen
+    assert seen["/desk/town/翠江镇"][1] == "text/html" and seen["/desk/town/翠江镇"][3]
+    assert seen["/desk/town/翠江镇/chart.png"][1] == "image/png" and seen["/desk/town/翠江镇/chart.png"][2] > 10_000
+    assert seen["/desk/static/desk.css"][1] == "text/css" and seen["/desk/static/desk.css"][2] > 500

@@ -74,6 +74,27 @@ class WeComClient:
     async def send_app(self, payload: dict) -> None:
         await self.post("/cgi-bin/message/send", {"agentid": self.config.agent_id, **payload})
 
+    async def user_by_code(self, code: str) -> str:
+        """Web OAuth (path/96442 获取访问用户身份): the member a sign-in code names; a code is single-use and lives
+        5 minutes. A visitor who is not a member of the corp gets an openid instead: refused here."""
+        body = await self.get("/cgi-bin/auth/getuserinfo", {"code": code})
+        userid = body.get("userid") or body.get("UserId")
+        if not isinstance(userid, str) or not userid:
+            raise WeComError(-1, "not a member of the corp")
+        return userid
+
+    async def get(self, path: str, params: dict) -> dict:
+        """GET an app-token API; a token WeCom calls expired is refetched once."""
+        for attempt in (1, 2):
+            token = await self.access_token()
+            try:
+                return await self._call("GET", f"{self.config.api_base}{path}", params={"access_token": token, **params})
+            except WeComError as exc:
+                if exc.errcode not in (*TOKEN_EXPIRED, INVALID_CREDENTIAL) or attempt == 2:
+                    raise
+                self._token = None
+        raise AssertionError("unreachable")
+
     async def post(self, path: str, payload: dict) -> dict:
         """POST an app-token API (path under api_base); a token WeCom calls expired is refetched once."""
         for attempt in (1, 2):

@@ -18,6 +18,7 @@ def add_commands(add) -> None:
     p.add_argument("--group", choices=("internal", "customer", "bridge"), default="internal",
                    help="演示哪种群：internal 企业微信内部群（默认）；customer 客户群（会话存档、群主确认群发、"
                         "干部转发答复）；bridge 经网关接入的普通微信群")
+    p.add_argument("--serve", action="store_true", help="演示结束后继续运行，可用浏览器打开工作台（Ctrl-C 退出）")
     p.set_defaults(run=demo)
 
 
@@ -92,4 +93,5 @@ def demo(args: argparse.Namespace) -> int:
         return asyncio.run(run_group_demo(sys.stdout, args.group, handlers=plugins.handlers(), jobs=plugins.jobs(),
                                           keep=args.keep))
     from bot.sandbox.demo import run_demo
-    return asyncio.run(run_demo(sys.stdout, handlers=plugins.handlers(), jobs=plugins.jobs(), keep=args.keep))
+    return asyncio.run(run_demo(sys.stdout, handlers=plugins.handlers(), jobs=plugins.jobs(), keep=args.keep,
+                                serve=args.serve))

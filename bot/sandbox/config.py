@@ -11,6 +11,7 @@ from bot.sandbox.standin import WeComStandIn
 
 # Sandbox databases are throwaway (tests, the demo): they are sealed with this published key, never a real one.
 SANDBOX_AUDIT_KEY = "sandbox-only-audit-key-not-secret"
+SANDBOX_DESK_SECRET = "sandbox-only-desk-secret-not-secret"
 
 
 def example_config_path() -> Path:
@@ -30,4 +31,6 @@ def sandbox_config(standin: WeComStandIn, storage_path: Path, *, base: Config | 
         # Kept beside the sandbox database: never a key file or an anchor file inside the installed package.
         audit=replace(config.audit, key=config.audit.key or SANDBOX_AUDIT_KEY,
                       anchor_file=storage_path.parent / "xiaowei.anchors"),
+        # The stand-in plays WeCom's web OAuth too (/connect/oauth2/authorize).
+        desk=replace(config.desk, secret=config.desk.secret or SANDBOX_DESK_SECRET, oauth_base=standin.url),
     )

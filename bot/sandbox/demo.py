@@ -19,7 +19,8 @@ from bot.dispatch import Handler
 from bot.jobs import Job
 from bot.sandbox.config import sandbox_config
 from bot.sandbox.standin import WeComStandIn, app_text
-from bot.web import make_app
+from bot.desk.session import link as desk_link
+from bot.web import make_app, until_stopped
 
 DAY = "2026-12-01"                      # a Tuesday
 CHAT = "wrkSFfCgAAcnchengnan"          # 城南村 in config.example.toml
@@ -138,7 +139,8 @@ class Transcript:
             self.out.write(" " * 8 + line + "\n")
 
 
-async def run_demo(out: TextIO, *, handlers: Sequence[Handler], jobs: Sequence[Job], keep: str | None = None) -> int:
+async def run_demo(out: TextIO, *, handlers: Sequence[Handler], jobs: Sequence[Job], keep: str | None = None,
+                   serve: bool = False) -> int:
     workdir = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="xiaowei-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
     clock = ManualClock(EARLIER[0][0])
@@ -186,8 +188,16 @@ async def run_demo(out: TextIO, *, handlers: Sequence[Handler], jobs: Sequence[J
                             out.write("!! 回调失败\n")
                             return 1
                     transcript.flush(step.at)
-            await runner.cleanup()
             out.write("\n（演示结束：以上群消息和私信均经加密回调、SQLite 落库、发件箱和本地模拟的企业微信接口真实发出。）\n")
+            out.write(f"工作台：{base}/desk\n"
+                      f"镇纪委胡纪的登录链接：{desk_link(bot.config, 'zjw-hu', clock.now(), base_url=base)}\n")
+            if serve:
+                out.write("（服务继续运行，可用浏览器打开上面的链接；按 Ctrl-C 结束。）\n")
+                out.flush()
+                await until_stopped()
+            else:
+                out.write("（加 --serve 可在演示后继续运行，用浏览器打开工作台。）\n")
+            await runner.cleanup()
         return 0
     finally:
         if not keep:

@@ -26,8 +26,12 @@ from bot.sandbox.wire import ERRMSG
 from bot.sandbox.wire import Reject as _Reject
 from bot.sandbox.wire import cdata as _cdata
 
-ENDPOINTS = ("webhook", "message", "gettoken", "response") + CONTACT_ENDPOINTS
+ENDPOINTS = ("webhook", "message", "gettoken", "response", "oauth") + CONTACT_ENDPOINTS
 MAX_BODY = 1 << 20
+WEBHOOK_MAX_BODY = 3 << 20       # an image message: 2 MB of picture, base64-encoded, in JSON
+IMAGE_MAX = 2 << 20
+OAUTH_CODE_TTL = timedelta(minutes=5)
+ERR_OAUTH_CODE = 40029           # invalid code (path/96442)
 WEBHOOK_PER_MINUTE = 20
 MEMBER_PER_MINUTE = 30
 TOKEN_TTL = timedelta(seconds=7200)
@@ -105,6 +109,8 @@ class WeComStandIn(ContactEndpoints):
         self._windows: dict[str, deque[datetime]] = defaultdict(deque)
         self._tokens: dict[str, datetime] = {}  # token -> expiry
         self._response_codes: dict[str, datetime] = {}  # unused code -> issued at
+        self._oauth_codes: dict[str, tuple[str, datetime]] = {}  # unused web sign-in code -> (userid, issued at)
+        self.oauth_user: str | None = None   # who "is signed in to WeCom" in the browser that opens authorize
         self._runner: web.AppRunner | None = None
         self._init_contact()
 
@@ -116,6 +122,8 @@ class WeComStandIn(ContactEndpoints):
         app.router.add_post("/cgi-bin/webhook/send", self._webhook_send)
         app.router.add_post("/cgi-bin/aibot/response", self._aibot_response)
         app.router.add_post("/cgi-bin/message/update_template_card", self._update_template_card)
+        app.router.add_get("/cgi-bin/auth/getuserinfo", self._getuserinfo)
+        app.router.add_get("/connect/oauth2/authorize", self._authorize)
         for path, (endpoint, target_key, handler) in self._contact_routes().items():
             app.router.add_post(path, self._route(endpoint, target_key, handler))
         self._runner = web.AppRunner(app, access_log=None)
@@ -199,8 +207,9 @@ class WeComStandIn(ContactEndpoints):
     @staticmethod
     async def _read_capped(request: web.Request) -> bytes:
         # Read past the cap by one chunk at most, so an oversized body is refused, not buffered.
+        cap = WEBHOOK_MAX_BODY if request.path == "/cgi-bin/webhook/send" else MAX_BODY
         chunks, size = [], 0
-        while size <= MAX_BODY and (chunk := await request.content.read(64 * 1024)):
+        while size <= cap and (chunk := await request.content.read(64 * 1024)):
             chunks.append(chunk)
             size += len(chunk)
         return b"".join(chunks)
@@ -221,8 +230,8 @@ class WeComStandIn(ContactEndpoints):
                 f"more info at https://open.work.weixin.qq.com/devtool/query?e={errcode}"}
 
     @staticmethod
-    def _json_body(raw: bytes) -> dict[str, Any]:
-        if len(raw) > MAX_BODY:
+    def _json_body(raw: bytes, cap: int = MAX_BODY) -> dict[str, Any]:
+        if len(raw) > cap:
             raise _Reject(40035, "invalid parameter, request body too large")
         try:
             body = json.loads(raw)
@@ -264,10 +273,13 @@ class WeComStandIn(ContactEndpoints):
         def handle(req: web.Request, raw: bytes, now: datetime) -> dict:
             if not key or (self.webhook_keys is not None and key not in self.webhook_keys):
                 raise _Reject(93000)
-            body = self._json_body(raw)
+            body = self._json_body(raw, WEBHOOK_MAX_BODY)
             msgtype = body.get("msgtype")
-            limit = TEXT_MAX if msgtype == "text" else MARKDOWN_MAX
-            self._content(body, str(msgtype), limit, ("text", "markdown"))
+            if msgtype == "image":
+                self._image(body)
+            else:
+                limit = TEXT_MAX if msgtype == "text" else MARKDOWN_MAX
+                self._content(body, str(msgtype), limit, ("text", "markdown"))
             if not self._has_room(f"webhook:{key}", WEBHOOK_PER_MINUTE, now):
                 raise _Reject(45009)
             self._windows[f"webhook:{key}"].append(now)
@@ -275,6 +287,51 @@ class WeComStandIn(ContactEndpoints):
             return {}
 
         return await self._serve(request, "webhook", handle, key)
+
+    @staticmethod
+    def _image(body: dict) -> None:
+        """path/99110: image.base64 (the picture, at most 2 MB before encoding, JPG or PNG) and its md5."""
+        image = body.get("image")
+        if not isinstance(image, dict) or not isinstance(image.get("base64"), str) or not image.get("md5"):
+            raise _Reject(40008)
+        try:
+            picture = base64.b64decode(image["base64"], validate=True)
+        except ValueError:
+            raise _Reject(40008) from None
+        if len(picture) > IMAGE_MAX or not picture.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")):
+            raise _Reject(40009, "invalid image size")
+        if hashlib.md5(picture).hexdigest() != image["md5"]:
+            raise _Reject(40008, "md5 mismatch")
+
+    # -- web OAuth (path/91022, path/96442) ------------------------------------------
+    def oauth_code(self, userid: str) -> str:
+        """What WeCom appends to the redirect when member `userid` opens an OAuth link: a single-use code."""
+        code = secrets.token_urlsafe(24)
+        self._oauth_codes[code] = (userid, self.clock.now())
+        return code
+
+    async def _authorize(self, request: web.Request) -> web.StreamResponse:
+        """WeCom's browser step: the member signed in (oauth_user) is sent back to redirect_uri with a code."""
+        q = request.query
+        if q.get("appid") != self.corp_id or q.get("scope") != "snsapi_base" or not q.get("redirect_uri"):
+            return web.Response(status=400, text="bad authorize request")
+        if self.oauth_user is None:
+            return web.Response(status=403, text="not signed in to WeCom")
+        sep = "&" if "?" in q["redirect_uri"] else "?"
+        state = q.get("state", "")
+        raise web.HTTPFound(f"{q['redirect_uri']}{sep}code={self.oauth_code(self.oauth_user)}&state={state}")
+
+    async def _getuserinfo(self, request: web.Request) -> web.StreamResponse:
+        token, code = request.query.get("access_token", ""), request.query.get("code", "")
+
+        def handle(req: web.Request, raw: bytes, now: datetime) -> dict:
+            self._check_token(token, now)
+            userid, issued = self._oauth_codes.pop(code, ("", now))
+            if not userid or now - issued > OAUTH_CODE_TTL:
+                raise _Reject(ERR_OAUTH_CODE, "invalid code")
+            return {"userid": userid}
+
+        return await self._serve(request, "oauth", handle, code[:8])
 
     async def _gettoken(self, request: web.Request) -> web.StreamResponse:
         corpid = request.query.get("corpid", "")

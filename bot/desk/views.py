@@ -1,0 +1,314 @@
+"""The desk's pages: each view finds who is asking, asks access.Scope whether they may see it, reads on a reader
+thread, and renders a template. Every view of a clue is sealed in the audit chain before it is shown.
+
+A new page is one view here plus one template extending base.html, and a line in ROUTES: `scope = _scope(request)`,
+refuse unless `scope.town(...)` / `scope.clues(...)` allows it, `await bot.store.read(library_fn, ...)`, render.
+A new export is the same with `_download(bytes_or_csv_text, name, content_type)`; a clue export seals its views."""
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from importlib.resources import files
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from bot import cases
+from bot.app import Bot
+from bot.cases import KIND_NAMES, LEVEL_NAMES, REQUEST_KINDS, STATUS_NAMES, Case
+from bot.casework import ACTION_NAMES
+from bot.channels.wecom import WeComError
+from bot.clock import TZ
+from bot.desk import charts, queries, session, tokens
+from bot.desk.access import Scope, scope_of
+from bot.desk.queries import FLAG_NAMES, STATUS_CHOICES, BadFilter, Filter
+
+log = logging.getLogger("xiaowei.desk")
+BOT = web.AppKey("desk_bot", Bot)
+STATIC = ("desk.css",)
+
+
+def setup(app: web.Application, bot: Bot) -> None:
+    app[BOT] = bot
+    env = aiohttp_jinja2.setup(app, loader=jinja2.PackageLoader("bot.desk", "templates"), autoescape=True)
+    env.filters["moment"] = lambda d: d.astimezone(TZ).strftime("%Y-%m-%d %H:%M") if d else ""
+    env.globals.update(KIND_NAMES=KIND_NAMES, STATUS_NAMES=STATUS_NAMES, LEVEL_NAMES=LEVEL_NAMES)
+
+
+# --- who is asking -----------------------------------------------------------------------------------------
+
+def _bot(request: web.Request) -> Bot:
+    bot = request.app[BOT]
+    if not bot.config.desk.secret:
+        raise web.HTTPNotFound(text="desk is not configured")
+    return bot
+
+
+def _scope(request: web.Request) -> Scope:
+    bot = _bot(request)
+    userid = session.who(bot.config, request, bot.clock.now())
+    if userid is None:
+        raise web.HTTPFound("/desk/login")
+    scope = scope_of(bot.config, bot.roles, userid)
+    if not scope.anything:
+        raise _refused(request, "您的企业微信账号没有查看工作台的权限。")
+    return scope
+
+
+def _refused(request: web.Request, why: str, status: int = 403) -> web.HTTPException:
+    body = aiohttp_jinja2.render_string("refused.html", request, {"why": why})
+    return (web.HTTPForbidden if status == 403 else web.HTTPBadRequest)(text=body, content_type="text/html")
+
+
+def _filter(request: web.Request) -> Filter:
+    try:
+        return Filter.parse(request.query)
+    except BadFilter as exc:
+        raise _refused(request, f"筛选条件 {exc} 不正确。", 400) from None
+
+
+# --- signing in --------------------------------------------------------------------------------------------
+
+async def login(request: web.Request) -> web.Response:
+    bot = _bot(request)
+    url = session.oauth_url(bot.config, request, bot.clock.now())
+    if "wxwork" in request.headers.get("User-Agent", "").lower():
+        raise web.HTTPFound(url)          # inside WeCom's browser: sign in silently
+    return aiohttp_jinja2.render_template("login.html", request, {"oauth": url})
+
+
+async def oauth(request: web.Request) -> web.Response:
+    bot = _bot(request)
+    code, state = request.query.get("code", ""), request.query.get("state", "")
+    if not code or len(code) > 512:
+        raise _refused(request, "登录失败：企业微信没有给出身份。请从企业微信里重新打开。", 400)
+    try:
+        tokens.check_state(bot.config.desk.secret, state, bot.clock.now())
+        if bot.client is None:
+            raise WeComError(-1, "no WeCom client")
+        userid = await bot.client.user_by_code(code)
+    except (tokens.BadToken, WeComError) as exc:
+        log.warning("desk sign-in refused: %s", type(exc).__name__)
+        raise _refused(request, "登录失败或已过期，请从企业微信里重新打开工作台。") from None
+    raise session.signed_in(bot.config, request, userid, bot.clock.now())
+
+
+async def link(request: web.Request) -> web.Response:
+    bot = _bot(request)
+    try:
+        userid = tokens.verify(bot.config.desk.secret, "link", request.query.get("t", ""), bot.clock.now())
+    except tokens.BadToken:
+        raise _refused(request, "这个登录链接已失效。请在企业微信里给小微发“工作台”，获取新的链接。") from None
+    raise session.signed_in(bot.config, request, userid, bot.clock.now())
+
+
+async def logout(request: web.Request) -> web.Response:
+    response = web.HTTPFound("/desk/login")
+    response.del_cookie(session.COOKIE, path="/desk")
+    raise response
+
+
+# --- pages -------------------------------------------------------------------------------------------------
+
+async def home(request: web.Request) -> web.Response:
+    scope = _scope(request)
+    bot = _bot(request)
+    towns = [t for t in bot.config.towns if scope.town(t.name)]
+    villages = [v for v in bot.config.villages() if v.name in scope.villages and not scope.town(v.town)]
+    return aiohttp_jinja2.render_template("home.html", request, {"scope": scope, "towns": towns,
+                                                                  "villages": villages})
+
+
+def _town_of(request: web.Request, scope: Scope):
+    bot = _bot(request)
+    name = request.match_info["town"]
+    if name not in {t.name for t in bot.config.towns}:
+        raise web.HTTPNotFound(text="no such town")
+    if not scope.town(name):
+        raise _refused(request, "您只能查看自己负责的镇、村。")
+    return bot.config.town(name)
+
+
+async def town(request: web.Request) -> web.Response:
+    scope = _scope(request)
+    bot = _bot(request)
+    t = _town_of(request, scope)
+    rows, totals = await bot.store.read(queries.overview, list(t.villages), bot.clock.now(), bot.calendar,
+                                        bot.config.rules.unanswered_hours)
+    return aiohttp_jinja2.render_template("town.html", request, {
+        "scope": scope, "town": t, "rows": rows, "totals": totals, "columns": [c[0] for c in queries.COLUMNS]})
+
+
+async def town_chart(request: web.Request) -> web.Response:
+    scope = _scope(request)
+    bot = _bot(request)
+    t = _town_of(request, scope)
+    png = await chart_png(bot, t)
+    return web.Response(body=png, content_type="image/png", headers={"Cache-Control": "private, max-age=600"})
+
+
+async def chart_png(bot: Bot, town) -> bytes:
+    """The town's chart: figures read on a reader, drawn on a worker thread (never on the event loop)."""
+    import asyncio
+    data = await bot.store.read(queries.weekly, [v.name for v in town.villages], bot.clock.now())
+    return await asyncio.to_thread(charts.render, f"{town.name}·近8周诉求", data)
+
+
+def _visible(request: web.Request, scope: Scope, f: Filter) -> list[str]:
+    bot = _bot(request)
+    if not (scope.towns or scope.villages):
+        raise _refused(request, "您没有查看诉求的权限。")
+    if f.village:
+        v = bot.config.village_by_name(f.village)
+        if v is None:
+            raise web.HTTPNotFound(text="no such village")
+        if not scope.village(v.town, v.name):
+            raise _refused(request, "您只能查看自己负责的村。")
+        return [v.name]
+    if f.town:
+        if not scope.town(f.town):
+            raise _refused(request, "您只能查看自己负责的镇、村。")
+        return [v.name for v in bot.config.town(f.town).villages]
+    return [v.name for v in bot.config.villages() if scope.village(v.town, v.name)]
+
+
+async def _cases(request: web.Request) -> tuple[Scope, Filter, list[str], list[Case]]:
+    scope = _scope(request)
+    bot = _bot(request)
+    f = _filter(request)
+    names = _visible(request, scope, f)
+    found = await bot.store.read(queries.case_list, names, f, bot.clock.now(), bot.calendar,
+                                 bot.config.rules.unanswered_hours)
+    return scope, f, names, found
+
+
+async def case_list(request: web.Request) -> web.Response:
+    scope, f, names, found = await _cases(request)
+    bot = _bot(request)
+    holders = {c.userid: c.display for name in names for c in bot.config.village_by_name(name).cadres}
+    return aiohttp_jinja2.render_template("cases.html", request, {
+        "scope": scope, "f": f, "villages": names, "cases": found[:queries.LIST_LIMIT], "total": len(found),
+        "kinds": {k: KIND_NAMES[k] for k in REQUEST_KINDS}, "statuses": STATUS_CHOICES, "flags": FLAG_NAMES,
+        "holders": holders, "export": f.query(), "name_of": lambda u: _name(bot, u, None)})
+
+
+async def village(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/desk/cases?" + Filter(village=request.match_info["village"]).query())
+
+
+async def cases_csv(request: web.Request) -> web.Response:
+    _, _, _, found = await _cases(request)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["编号", "镇", "村", "类别", "状态", "收到", "期限", "承办人", "评价", "内容"])
+    for c in found:
+        writer.writerow([c.number, c.town, c.village, c.kind_name, STATUS_NAMES.get(c.status, c.status),
+                         c.received_at.isoformat(), c.due_at.isoformat(), c.assignee or "", c.rating or "", c.text])
+    return _download(out.getvalue(), "cases.csv")
+
+
+def _download(content: str | bytes, name: str, content_type: str = "text/csv") -> web.Response:
+    """An export as a file to save. Text is CSV with a BOM, so that Excel opens the Chinese right; bytes (an
+    .xlsx, say) go as they are."""
+    body = ("\ufeff" + content).encode("utf-8") if isinstance(content, str) else content
+    return web.Response(body=body, content_type=content_type, charset="utf-8" if isinstance(content, str) else None,
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _name(bot: Bot, userid: str, case: Case | None) -> str:
+    if userid == "小微":
+        return "小微"
+    if case is not None and userid == case.requester:
+        return "反映人" if case.confidential else "诉求人（群众）"
+    person = bot.roles.person(userid)
+    return person.display if person else ("管理员" if userid in bot.config.admins else "群众")
+
+
+async def seal_views(bot: Bot, clues: list[Case], userid: str, where: str) -> None:
+    """Every view of a clue is an event in the clue's own hash-chained history, sealed before it is shown."""
+    if not clues:
+        return
+
+    def tx(db, out) -> None:
+        for clue in clues:
+            cases.append(db, clue.id, actor=userid, action="viewed", now=bot.clock.now(), note=where)
+    await bot.commit(tx)
+
+
+async def case_page(request: web.Request) -> web.Response:
+    scope = _scope(request)
+    bot = _bot(request)
+    raw = request.match_info["case_id"]
+    case = await bot.store.read(queries.case_by_id, int(raw)) if raw.isdigit() and len(raw) < 12 else None
+    if case is None:
+        raise web.HTTPNotFound(text="no such case")
+    if not scope.case(case.town, case.village, case.confidential):
+        raise _refused(request, "您没有查看这件事的权限。")
+    if case.confidential:
+        await seal_views(bot, [case], scope.userid, "工作台查看线索")
+    events = await bot.store.read(queries.timeline, case.id)
+    posts = await bot.store.read(queries.group_posts, bot.config, case)
+    return aiohttp_jinja2.render_template("case.html", request, {
+        "scope": scope, "case": case, "events": events, "posts": posts, "actions": ACTION_NAMES,
+        "name_of": lambda u: _name(bot, u, case)})
+
+
+def _clue_towns(request: web.Request, scope: Scope) -> list[str]:
+    wanted = request.query.get("town", "")
+    towns = [t.name for t in _bot(request).config.towns if scope.clues(t.name) and wanted in ("", t.name)]
+    if not towns:
+        raise _refused(request, "问题线索台账只有纪委可以查看。")
+    return towns
+
+
+async def clues(request: web.Request) -> web.Response:
+    scope = _scope(request)
+    bot = _bot(request)
+    ledger = await bot.store.read(queries.clue_ledger, _clue_towns(request, scope))
+    await seal_views(bot, [c for c, _ in ledger], scope.userid, "工作台查看线索台账")
+    return aiohttp_jinja2.render_template("clues.html", request, {
+        "scope": scope, "ledger": ledger, "actions": ACTION_NAMES, "town": request.query.get("town", ""),
+        "name_of": lambda u, c: _name(bot, u, c)})
+
+
+async def clues_csv(request: web.Request) -> web.Response:
+    scope = _scope(request)
+    bot = _bot(request)
+    ledger = await bot.store.read(queries.clue_ledger, _clue_towns(request, scope))
+    await seal_views(bot, [c for c, _ in ledger], scope.userid, "工作台导出线索台账")
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["线索编号", "镇", "村", "收到", "状态", "时间", "经办人", "步骤", "说明"])
+    for c, events in ledger:
+        for e in events:
+            writer.writerow([c.number, c.town, c.village, c.received_at.isoformat(),
+                             STATUS_NAMES.get(c.status, c.status), e["at"], _name(bot, e["actor"], c),
+                             ACTION_NAMES.get(e["action"], e["action"]), e["detail"].get("note", "")])
+    return _download(out.getvalue(), "clues.csv")
+
+
+async def status(request: web.Request) -> web.Response:
+    scope = _scope(request)
+    if not scope.status:
+        raise _refused(request, "服务运行状态只有管理员可以查看。")
+    bot = _bot(request)
+    figures = await bot.store.read(queries.status)
+    return aiohttp_jinja2.render_template("status.html", request, {"scope": scope, "s": figures})
+
+
+async def static(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    if name not in STATIC:
+        raise web.HTTPNotFound()
+    body = (files("bot.desk") / "static" / name).read_bytes()
+    return web.Response(body=body, content_type="text/css", headers={"Cache-Control": "public, max-age=3600"})
+
+
+ROUTES = (("/desk", home), ("/desk/", home), ("/desk/login", login), ("/desk/oauth", oauth),
+          ("/desk/link", link), ("/desk/logout", logout), ("/desk/town/{town}", town),
+          ("/desk/town/{town}/chart.png", town_chart), ("/desk/village/{village}", village),
+          ("/desk/cases", case_list), ("/desk/cases.csv", cases_csv), ("/desk/case/{case_id}", case_page),
+          ("/desk/clues", clues), ("/desk/clues.csv", clues_csv), ("/desk/status", status),
+          ("/desk/static/{name}", static))
