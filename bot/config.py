@@ -18,6 +18,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
+from bot import data
+from bot.power_list import PowerList, PowerListError, parse as parse_power_items, read as read_power_list
 
 GROUP_KINDS = ("internal", "customer", "bridge")
 
@@ -174,6 +176,7 @@ class Config:
     admin_webhook_key: str = ""
     audit: Audit = Audit()
     archive: Archive = Archive()
+    power_list: PowerList = PowerList(())   # load_config always fills it: the shipped list, or the county's
 
     def villages(self) -> Iterator[Village]:
         for town in self.towns:
@@ -215,7 +218,7 @@ def _keys(cls: type, *without: str) -> frozenset[str]:
 _SECTION_KEYS = {
     "server": _keys(Server), "storage": frozenset({"path"}), "wecom": _keys(WeCom), "aibot": _keys(AIBot),
     "bridge": _keys(Bridge), "admin": frozenset({"userids", "webhook_key"}), "rules": _keys(Rules), "schedule": _keys(Schedule),
-    "audit": _keys(Audit), "archive": _keys(Archive),
+    "audit": _keys(Audit), "archive": _keys(Archive), "power_list": frozenset({"file", "items"}),
 }
 _TOP_KEYS = frozenset(_SECTION_KEYS) | {"towns"}
 _TOWN_KEYS, _VILLAGE_KEYS = _keys(Town), _keys(Village, "town")
@@ -413,6 +416,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     anchor_file = Path(get("anchor_file", str, str(Audit.anchor_file)))
     audit = Audit(key=audit_key, anchor_file=anchor_file if anchor_file.is_absolute() else path.parent / anchor_file)
     archive = _archive(r, r.section(raw, "archive"), path.parent)
+    power_list = _power_list(r, r.section(raw, "power_list"), path.parent)
     get = r.section(raw, "admin")
     admins = tuple(r.convert(u, str, f"admin.userids[{i}]") for i, u in enumerate(get("userids", list, [])))
     admin_webhook_key = get("webhook_key", str, "", secret=True)
@@ -423,7 +427,8 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     _check_across(r, towns)
     return Config(path=path, server=server, storage_path=storage_path, wecom=wecom, aibot=aibot, bridge=bridge,
                   rules=rules, schedule=schedule, admins=admins, towns=towns, warnings=tuple(r.warnings),
-                  admin_webhook_key=admin_webhook_key, audit=audit, archive=archive)
+                  admin_webhook_key=admin_webhook_key, audit=audit, archive=archive,
+                  power_list=power_list)
 
 
 def _refuse_unknown_sections(r: _Reader, raw: Mapping[str, Any]) -> None:
@@ -473,6 +478,25 @@ def _archive(r: _Reader, get: Callable[..., Any], home: Path) -> Archive:
         raise r.fail("archive.secret" if not archive.secret else "archive.private_keys",
                      "设置了 archive.library 时必填：会话存档要用存档 Secret 和至少一个版本的私钥")
     return replace(archive, library=str(home / archive.library)) if archive.library else archive
+
+
+def shipped_power_list() -> Path:
+    return Path(str(data("power_list.toml")))
+
+
+def _power_list(r: _Reader, get: Callable[..., Any], home: Path) -> PowerList:
+    """The shipped sample list, or the county's own file (`file`); `items` then add items or override them by
+    name. A problem inside the county's file names that file and the item's key."""
+    file = get("file", str, "")
+    source = (home / file) if file else shipped_power_list()
+    try:
+        base = read_power_list(source)
+        items = parse_power_items(get("items", list, []), r.path, "power_list.items", base=base.items)
+    except PowerListError as exc:
+        raise ConfigError(exc.path, exc.key, exc.problem) from None
+    if not items:
+        raise r.fail("power_list", "小微权力清单里没有任何事项")
+    return PowerList(items, source=str(source))
 
 
 def _town(r: _Reader, data: Any, index: int) -> Town:
