@@ -13,7 +13,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, fields, replace
-from datetime import time
+from datetime import date, time
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
@@ -218,7 +218,7 @@ def _keys(cls: type, *without: str) -> frozenset[str]:
 _SECTION_KEYS = {
     "server": _keys(Server), "storage": frozenset({"path"}), "wecom": _keys(WeCom), "aibot": _keys(AIBot),
     "bridge": _keys(Bridge), "admin": frozenset({"userids", "webhook_key"}), "rules": _keys(Rules), "schedule": _keys(Schedule),
-    "audit": _keys(Audit), "archive": _keys(Archive), "power_list": frozenset({"file", "items"}),
+    "audit": _keys(Audit), "archive": _keys(Archive), "power_list": frozenset({"file", "items", "start"}),
 }
 _TOP_KEYS = frozenset(_SECTION_KEYS) | {"towns"}
 _TOWN_KEYS, _VILLAGE_KEYS = _keys(Town), _keys(Village, "town")
@@ -496,7 +496,13 @@ def _power_list(r: _Reader, get: Callable[..., Any], home: Path) -> PowerList:
         raise ConfigError(exc.path, exc.key, exc.problem) from None
     if not items:
         raise r.fail("power_list", "小微权力清单里没有任何事项")
-    return PowerList(items, source=str(source))
+    start = get("start", object, "")      # a TOML date, or text from XIAOWEI_POWER_LIST_START
+    if start and not isinstance(start, date):
+        try:
+            start = date.fromisoformat(str(start))
+        except ValueError:
+            raise r.fail("power_list.start", f"日期格式应为 YYYY-MM-DD，例如 2026-12-01，实际是 {start!r}") from None
+    return PowerList(items, source=str(source), start=start or None)
 
 
 def _town(r: _Reader, data: Any, index: int) -> Town:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Iterable
 
 from sqlite_utils import Database
@@ -96,11 +96,12 @@ class Outgoing:
             self.members([msg.sender], text)
 
     def group(self, village: Village, text: str, *, mentions: Iterable[str] = (), markdown: bool = False,
-              post: str = "answer") -> None:
+              post: str = "answer", day: date | None = None) -> None:
         """Say something in a village's group, the way that kind of group allows (README, "Group kinds").
         post: "answer" (intake, claim, result: the group should see it now), "morning" (the duty notice and the
         day's positive item), "reminder" (a deadline reminder, which customer groups do without: its cadres
-        are pressed privately)."""
+        are pressed privately). day: the day whose group send a customer group's "morning" post waits for
+        (default today's: a 公示 posted after the morning's send waits for tomorrow's)."""
         audience = Audience("group", village.name)
         if village.group == "internal":
             payload = markdown_payload(text) if markdown else text_payload(text, tuple(mentions))
@@ -114,7 +115,7 @@ class Outgoing:
             # No API posts into a customer group without its owner's tap: the morning's posts wait for the day's
             # one group send (schedules/group_send.py).
             self._check(audience, text)
-            self.db["group_posts"].insert({"village": village.name, "day": self.now.date().isoformat(),
+            self.db["group_posts"].insert({"village": village.name, "day": (day or self.now.date()).isoformat(),
                                            "text": text, "created_at": self.now.isoformat()})
         elif post == "answer":
             self._draft(village, text, audience)

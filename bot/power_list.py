@@ -119,6 +119,7 @@ def named_period(item: PowerItem, title: str, day: date) -> Period:
 class PowerList:
     items: tuple[PowerItem, ...]
     source: str = ""
+    start: date | None = None     # periods that ended before this day are not owed (the bot was not there yet)
 
     def find(self, words: str) -> PowerItem | None:
         """An item by its name, or by a prefix that names only one item."""

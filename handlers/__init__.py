@@ -3,7 +3,7 @@ reading, and a possible report comes before everything the classifier could othe
 from __future__ import annotations
 
 from bot.dispatch import Handler
-from handlers import addressed, commands, followups, help, reports, requests, traffic
+from handlers import addressed, commands, followups, gongshi, help, reports, requests, traffic
 
 
 def default_handlers() -> list[Handler]:
@@ -11,7 +11,9 @@ def default_handlers() -> list[Handler]:
         Handler("help", help.match, help.act),
         Handler("addressed", addressed.match, addressed.act),
         Handler("command", commands.match, commands.act),
+        Handler("gongshi", gongshi.match, gongshi.act),
         Handler("report", reports.match, reports.act),
+        Handler("objection", gongshi.match_objection, gongshi.act_objection),
         Handler("followup", followups.match, followups.act),
         Handler("cadre-reply", traffic.match_reply, traffic.act_reply),
         Handler("support", traffic.match_support, traffic.act_support),

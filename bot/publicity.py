@@ -1,0 +1,271 @@
+"""村务公开: a cadre's 公示 posted into the village group and recorded, corrections as new versions, withdrawals,
+and residents' objections (异议) as disclosure cases linked to the item.
+
+A 公示 has a number residents type ("公示3"). Each event of it (posted, corrected, withdrawn) is one append-only
+row of `publicity`, sealed in the audit chain; what it says now is its newest version. Its public period runs
+from the day it was posted (or last corrected) to the close of the item's `public_days`-th working day after.
+Every function runs inside the caller's write transaction and returns the line the person who acted reads."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+
+from sqlite_utils import Database
+
+from bot import cases, ledger, wording
+from bot.config import Village
+from bot.context import Context
+from bot.inbox import Message
+from bot.outbound import Outgoing
+from bot.power_list import PowerItem, named_period
+
+HEADER = "【村务公开·公示{number}】"
+HEADED = re.compile(r"【(?:更正·)?村务公开·公示(\d{1,6})】")
+NUMBERED = re.compile(r"公示\s*第?\s*(\d{1,6})\s*号?")
+ACTIONS = {"posted": "发布", "corrected": "更正", "withdrawn": "撤回"}
+STOP = frozenset("我们 你们 他们 大家 这个 那个 什么 怎么 为什么 问题 情况 公示 公开 村里 群里 小微 干部 一下 请问 是不是 有没有 "
+                 "今年 去年 这次 上面 里面".split())
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A 公示 as it stands: its newest version."""
+    number: int
+    version: int
+    action: str
+    town: str
+    village: str
+    item: str
+    period: str
+    title: str
+    body: str
+    posted_on: date
+    ends_on: date
+    actor: str
+    at: datetime
+    first_posted_on: date
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.action == "withdrawn"
+
+    def open_on(self, day: date) -> bool:
+        """Residents may object today: posted, not withdrawn, and the period not yet over."""
+        return not self.withdrawn and self.posted_on <= day <= self.ends_on
+
+
+_LATEST = ("SELECT p.*, (SELECT f.posted_on FROM publicity f WHERE f.number = p.number AND f.version = 1) AS first "
+           "FROM publicity p WHERE p.version = (SELECT MAX(q.version) FROM publicity q WHERE q.number = p.number)")
+
+
+def _notice(row: dict) -> Notice:
+    return Notice(number=row["number"], version=row["version"], action=row["action"], town=row["town"],
+                  village=row["village"], item=row["item"], period=row["period"], title=row["title"],
+                  body=row["body"], posted_on=date.fromisoformat(row["posted_on"]),
+                  ends_on=date.fromisoformat(row["ends_on"]), actor=row["actor"],
+                  at=datetime.fromisoformat(row["at"]), first_posted_on=date.fromisoformat(row["first"]))
+
+
+def notices(db: Database, where: str = "", args: list | None = None) -> list[Notice]:
+    return [_notice(r) for r in db.query(_LATEST + (f" AND {where}" if where else "") + " ORDER BY p.number",
+                                         args or [])]
+
+
+def get(db: Database, number: int) -> Notice | None:
+    found = notices(db, "p.number = ?", [number])
+    return found[0] if found else None
+
+
+def current(db: Database, village: str, day: date) -> list[Notice]:
+    return [n for n in notices(db, "p.village = ?", [village]) if n.open_on(day)]
+
+
+def versions(db: Database, number: int) -> list[dict]:
+    return list(db.query("SELECT * FROM publicity WHERE number = ? ORDER BY version", [number]))
+
+
+def objections(db: Database, number: int) -> int:
+    return db.execute("SELECT COUNT(*) FROM publicity_links WHERE number = ? AND kind = 'objection'",
+                      [number]).fetchone()[0]
+
+
+# --- posting, correcting, withdrawing ----------------------------------------------------------------------
+
+def _record(db: Database, ctx: Context, *, number: int, version: int, action: str, village: Village, item: str,
+            period: str, title: str, body: str, posted_on: date, ends_on: date, actor: str, msg: Message | None,
+            note: str = "") -> None:
+    cursor = db.execute(
+        "INSERT INTO publicity (number, version, action, town, village, item, period, title, body, media, posted_on, "
+        "ends_on, actor, at, message_id, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [number, version, action, village.town, village.name, item, period, title, body,
+         (msg.media or None) if msg else None, posted_on.isoformat(), ends_on.isoformat(), actor, ctx.now.isoformat(),
+         msg.id if msg and msg.id else None, note])
+    ledger.add(db, "publicity", cursor.lastrowid)
+
+
+def _next_number(db: Database) -> int:
+    return db.execute("INSERT INTO counters (name, value) VALUES ('publicity', 1) "
+                      "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value").fetchone()[0]
+
+
+def post(db: Database, out: Outgoing, ctx: Context, msg: Message, village: Village, item: PowerItem, title: str,
+         body: str) -> str:
+    day = ctx.now.date()
+    period = named_period(item, title, day).key if item.scheduled else ""
+    number = _next_number(db)
+    ends = ctx.calendar.add_workdays(day, item.public_days)
+    _record(db, ctx, number=number, version=1, action="posted", village=village, item=item.name, period=period,
+            title=title, body=body, posted_on=day, ends_on=ends, actor=msg.sender, msg=msg)
+    notice = get(db, number)
+    where = announce(out, ctx, village, notice, item)
+    return f"已发布公示{number}（{item.name}），公示期至{wording.day(ends)}。{where}"
+
+
+def correct(db: Database, out: Outgoing, ctx: Context, msg: Message, notice: Notice, item: PowerItem, title: str,
+            body: str) -> str:
+    """A correction is a new version; the old one stays on record. The public period starts again."""
+    day = ctx.now.date()
+    ends = ctx.calendar.add_workdays(day, item.public_days)
+    village = ctx.config.village_by_name(notice.village)
+    _record(db, ctx, number=notice.number, version=notice.version + 1, action="corrected", village=village,
+            item=notice.item, period=notice.period, title=title or notice.title, body=body, posted_on=day,
+            ends_on=ends, actor=msg.sender, msg=msg)
+    where = announce(out, ctx, village, get(db, notice.number), item, corrected=True)
+    return f"公示{notice.number}已更正（第{notice.version + 1}版），公示期重新计算至{wording.day(ends)}。{where}"
+
+
+def withdraw(db: Database, out: Outgoing, ctx: Context, msg: Message, notice: Notice, note: str) -> str:
+    village = ctx.config.village_by_name(notice.village)
+    _record(db, ctx, number=notice.number, version=notice.version + 1, action="withdrawn", village=village,
+            item=notice.item, period=notice.period, title=notice.title, body=notice.body,
+            posted_on=notice.posted_on, ends_on=ctx.now.date(), actor=msg.sender, msg=msg, note=note)
+    _to_group(out, ctx, village, f"【撤回·公示{notice.number}】{notice.item}：{notice.title}\n已撤回。原因：{note}")
+    return f"公示{notice.number}已撤回，原因已告知群众。"
+
+
+def compose(notice: Notice, item: PowerItem, corrected: bool = False) -> str:
+    head = ("【更正·" + HEADER[1:] if corrected else HEADER).format(number=notice.number)
+    lines = [f"{head}{item.name}（{item.category}）", notice.title]
+    if notice.body:
+        lines.append(notice.body)
+    if corrected:
+        lines.append("以本次更正为准，原公示同时作废。")
+    if item.before_decision:
+        lines.append("这是事前公示：公示期满、群众没有异议后才能实施。")
+    lines.append(f"公示期：{wording.day(notice.posted_on)}至{wording.day(notice.ends_on)}。"
+                 f"有异议请在群里@小微 说“公示{notice.number} 您的意见”，或私聊小微，会登记编号，10个工作日内答复。")
+    return "\n".join(lines)
+
+
+def announce(out: Outgoing, ctx: Context, village: Village, notice: Notice, item: PowerItem,
+             corrected: bool = False) -> str:
+    return _to_group(out, ctx, village, compose(notice, item, corrected))
+
+
+def _to_group(out: Outgoing, ctx: Context, village: Village, text: str) -> str:
+    """Into the group the way its kind allows; returns what the cadre should know about when residents see it."""
+    if village.group != "customer":
+        out.group(village, text)
+        return ""
+    # A customer group takes a post only in the owner-confirmed group send: the next one that has not gone yet.
+    now = ctx.now
+    day = now.date() if now.time() < ctx.config.schedule.group_send else now.date() + timedelta(days=1)
+    out.group(village, text, post="morning", day=day)
+    return f"客户群要群主确认群发：已排入{wording.day(day)}的群发，群主确认后群众可见。"
+
+
+# --- objections ---------------------------------------------------------------------------------------------
+
+def pointed_at(msg: Message) -> int | None:
+    """The 公示 number a message names ("公示3", "公示第3号") or quotes (the header of the bot's own post)."""
+    quoted = getattr(msg, "quote", "") or ""
+    for text in (quoted, msg.text):
+        found = HEADED.search(text)
+        if found:
+            return int(found[1])
+    found = NUMBERED.search(msg.words)
+    return int(found[1]) if found else None
+
+
+def about(db: Database, msg: Message, village: str, day: date) -> Notice | None:
+    """The current 公示 of the village the message is about: by number or quote, else by strong overlap of its
+    words with a 公示's item, title and text (two meaningful words in common, or the item or title named)."""
+    number = pointed_at(msg)
+    if number is not None:
+        found = get(db, number)
+        return found if found and found.village == village else None
+    best, score = None, 0
+    mine = _words(msg.words)
+    for notice in current(db, village, day):
+        if notice.item in msg.words or (len(notice.title) >= 4 and notice.title in msg.words):
+            return notice
+        shared = len(mine & _words(f"{notice.title} {notice.body}"))
+        if shared > score:
+            best, score = notice, shared
+    return best if score >= 2 else None
+
+
+def missing_item(ctx: Context, text: str) -> PowerItem | None:
+    """The power list item a complaint names (by name or keyword), for a complaint that it was not published."""
+    for item in ctx.config.power_list.items:
+        if item.name in text or any(k in text for k in item.keywords):
+            return item
+    return None
+
+
+def link(db: Database, ctx: Context, case: cases.Case, *, item: str, number: int | None, kind: str) -> None:
+    """Tie a disclosure case to the item (and the 公示) it is about: an event in the case's chain, and the index."""
+    note = f"公示{number}（{item}）" if number else f"{item}（未公开）"
+    cases.append(db, case.id, actor="小微", action="linked", now=ctx.now, note=note, item=item, publicity=number,
+                 link=kind)
+    db.execute("INSERT OR IGNORE INTO publicity_links (case_id, village, item, number, kind, at) VALUES "
+               "(?, ?, ?, ?, ?, ?)", [case.id, case.village, item, number, kind, ctx.now.isoformat()])
+
+
+def opened_by(db: Database, message_id: int) -> cases.Case | None:
+    return cases.by_message(db, message_id) if message_id else None
+
+
+def objected(db: Database, out: Outgoing, ctx: Context, case: cases.Case, notice: Notice) -> None:
+    """A disclosure case just opened about a 公示. During its public period it is an objection: linked, counted on
+    the 公示, and the cadre who posted it and the party secretary hear of it privately. After the period it is a
+    plain complaint about that 公示, linked all the same."""
+    if case.confidential or db.execute("SELECT 1 FROM publicity_links WHERE case_id = ?", [case.id]).fetchone():
+        return
+    live = notice.open_on(case.received_at.date())
+    link(db, ctx, case, item=notice.item, number=notice.number, kind="objection" if live else "complaint")
+    if not live:
+        return
+    village = ctx.config.village_by_name(notice.village)
+    told = [notice.actor] + ([village.secretary.userid] if village and village.secretary else [])
+    out.members(told, f"【公示异议 {case.number}】{notice.village}·公示{notice.number}（{notice.item}）"
+                      f"收到第{objections(db, notice.number)}件异议：{wording.snippet(case.text, 80)}\n"
+                      f"请在{wording.day(case.due_at)}前核实答复；需要更正请发“更正公示 {notice.number} 更正后的内容”。")
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in _tokenizer().lcut(text) if len(w) >= 2 and w not in STOP and not w.isdigit()}
+
+
+@lru_cache(maxsize=1)
+def _tokenizer():
+    from bot.classifier import tokenizer
+    return tokenizer()
+
+
+# --- what residents and cadres read -------------------------------------------------------------------------
+
+def listing(db: Database, ctx: Context, village: Village) -> str:
+    day = ctx.now.date()
+    live = current(db, village.name, day)
+    if not live:
+        return f"{village.name}现在没有正在公示的事项。"
+    lines = [f"{village.name}正在公示："]
+    for n in live:
+        counted = objections(db, n.number)
+        lines.append(f"· 公示{n.number} {n.item}：{wording.snippet(n.title, 24)}（至{wording.day(n.ends_on)}"
+                     + (f"，异议{counted}件" if counted else "") + "）")
+    lines.append("有异议请说“公示编号 您的意见”，例如“公示" + str(live[0].number) + " 这笔开支不清楚”。")
+    return "\n".join(lines)
