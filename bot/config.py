@@ -140,6 +140,7 @@ class Schedule:
     digest: time = time(8, 0)
     group_send: time = time(9, 10)        # customer groups: the morning's posts as one owner-confirmed group send
     group_send_check: time = time(10, 30)  # …not yet confirmed by then: the owner is reminded
+    publicity: time = time(9, 40)         # 公开提醒: power list items due soon or late
     window_minutes: int = 120
 
 

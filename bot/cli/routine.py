@@ -21,7 +21,7 @@ def add_commands(add) -> None:
     p.add_argument("--body", help="正文")
     p.add_argument("--source", default="", help="来源（可选）")
     p.set_defaults(run=news)
-    p = add("run-job", "按指定时间手动运行一个定时任务：duty_notice / news / nags / digest")
+    p = add("run-job", "按指定时间手动运行一个定时任务：duty_notice / news / nags / publicity / digest")
     p.add_argument("name", help="任务名")
     p.add_argument("--at", help="按这个时间运行，如 2026-12-01T08:00+08:00（默认今天该任务的时间）")
     p.add_argument("--dry-run", action="store_true", help="只打印将发出的每条消息（按群、按人），不发送、不记录")
