@@ -25,6 +25,8 @@ HEADER = "【村务公开·公示{number}】"
 HEADED = re.compile(r"【(?:更正·)?村务公开·公示(\d{1,6})】")
 NUMBERED = re.compile(r"公示\s*第?\s*(\d{1,6})\s*号?")
 ACTIONS = {"posted": "发布", "corrected": "更正", "withdrawn": "撤回"}
+MEDIA_NAMES = {"image": "图片", "file": "文件", "video": "视频"}
+UNSEEN = "小微不能转发图片和文件：请把{what}直接发到群里，群众才看得到。"
 STOP = frozenset("我们 你们 他们 大家 这个 那个 什么 怎么 为什么 问题 情况 公示 公开 村里 群里 小微 干部 一下 请问 是不是 有没有 "
                  "今年 去年 这次 上面 里面".split())
 
@@ -119,8 +121,8 @@ def post(db: Database, out: Outgoing, ctx: Context, msg: Message, village: Villa
     _record(db, ctx, number=number, version=1, action="posted", village=village, item=item.name, period=period,
             title=title, body=body, posted_on=day, ends_on=ends, actor=msg.sender, msg=msg)
     notice = get(db, number)
-    where = announce(out, ctx, village, notice, item)
-    return f"已发布公示{number}（{item.name}），公示期至{wording.day(ends)}。{where}"
+    where = announce(out, ctx, village, notice, item, msg=msg)
+    return f"已发布公示{number}（{item.name}），公示期至{wording.day(ends)}。{where}" + _unseen(msg, village)
 
 
 def correct(db: Database, out: Outgoing, ctx: Context, msg: Message, notice: Notice, item: PowerItem, title: str,
@@ -132,8 +134,9 @@ def correct(db: Database, out: Outgoing, ctx: Context, msg: Message, notice: Not
     _record(db, ctx, number=notice.number, version=notice.version + 1, action="corrected", village=village,
             item=notice.item, period=notice.period, title=title or notice.title, body=body, posted_on=day,
             ends_on=ends, actor=msg.sender, msg=msg)
-    where = announce(out, ctx, village, get(db, notice.number), item, corrected=True)
-    return f"公示{notice.number}已更正（第{notice.version + 1}版），公示期重新计算至{wording.day(ends)}。{where}"
+    where = announce(out, ctx, village, get(db, notice.number), item, corrected=True, msg=msg)
+    return f"公示{notice.number}已更正（第{notice.version + 1}版），公示期重新计算至{wording.day(ends)}。{where}" \
+        + _unseen(msg, village)
 
 
 def withdraw(db: Database, out: Outgoing, ctx: Context, msg: Message, notice: Notice, note: str) -> str:
@@ -145,11 +148,13 @@ def withdraw(db: Database, out: Outgoing, ctx: Context, msg: Message, notice: No
     return f"公示{notice.number}已撤回，原因已告知群众。"
 
 
-def compose(notice: Notice, item: PowerItem, corrected: bool = False) -> str:
+def compose(notice: Notice, item: PowerItem, corrected: bool = False, attached: str = "", attached_by: str = "") -> str:
     head = ("【更正·" + HEADER[1:] if corrected else HEADER).format(number=notice.number)
     lines = [f"{head}{item.name}（{item.category}）", notice.title]
     if notice.body:
         lines.append(notice.body)
+    if attached:
+        lines.append(f"（附{MEDIA_NAMES.get(attached, '附件')}，见{attached_by}在群里发的原消息）")
     if corrected:
         lines.append("以本次更正为准，原公示同时作废。")
     if item.before_decision:
@@ -160,8 +165,19 @@ def compose(notice: Notice, item: PowerItem, corrected: bool = False) -> str:
 
 
 def announce(out: Outgoing, ctx: Context, village: Village, notice: Notice, item: PowerItem,
-             corrected: bool = False) -> str:
-    return _to_group(out, ctx, village, compose(notice, item, corrected))
+             corrected: bool = False, msg: Message | None = None) -> str:
+    """The 公示 into the group. A picture or file the cadre sent with it in the group is pointed at (the bot
+    cannot forward what WeCom hands it encrypted); one sent privately is not seen by the group (see _unseen)."""
+    in_group = msg is not None and msg.media and msg.in_group and msg.village == village
+    poster = ctx.roles.person(msg.sender) if in_group else None
+    return _to_group(out, ctx, village, compose(notice, item, corrected, msg.media if in_group else "",
+                                                poster.display if poster else "干部"))
+
+
+def _unseen(msg: Message, village: Village) -> str:
+    if msg.media and not (msg.in_group and msg.village == village):
+        return UNSEEN.format(what=MEDIA_NAMES.get(msg.media, "附件"))
+    return ""
 
 
 def _to_group(out: Outgoing, ctx: Context, village: Village, text: str) -> str:

@@ -15,6 +15,8 @@ from handlers import requests
 
 POST = re.compile(r"^公示\s+(\S+)[ \t]*([^\n]*)\n?(.*)$", re.S)
 CHANGE = re.compile(r"^(更正公示|撤回公示)\s*(\d{1,6})?\s*(.*)$", re.S)
+DOUBT = re.compile(r"不对|不符|有问题|异议|意见|不清楚|不明白|不合理|不公平|不同意|质疑|凭什么|为什么|为啥|怎么|多少|"
+                   r"哪|谁|明细|核实|[?？]")
 LIST = {"公示", "公示清单", "村务公开", "查看公示"}
 POST_USAGE = "用法：公示 事项 标题，换行写公示内容。例如：\n公示 财务收支 2026年11月财务收支\n收入……支出……"
 CHANGE_USAGE = {"更正公示": "用法：更正公示 编号 更正后的内容（第一行可写新标题）", "撤回公示": "用法：撤回公示 编号 原因"}
@@ -114,7 +116,8 @@ def match_objection(msg: Message, ctx: MessageContext) -> str | None:
     if msg.in_group and not msg.mentions_bot and ctx.reading.label not in REQUEST_KINDS:
         return None      # overheard chatter that happens to say 公示 is not asked of anyone
     if publicity.pointed_at(msg) is not None:
-        return "pointer"
+        # "谢谢，公示3看到了" names it but objects to nothing: only a request or words of doubt are an objection.
+        return "pointer" if ctx.reading.label in REQUEST_KINDS or DOUBT.search(msg.words) else None
     if ctx.reading.label in REQUEST_KINDS and ("公示" in msg.words or "公开" in msg.words
                                                or publicity.missing_item(ctx, msg.words)):
         return "content"

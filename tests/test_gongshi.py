@@ -148,3 +148,68 @@ async def test_a_gongshi_goes_out_as_each_group_kind_allows(config, clock, stand
         assert last_answer(standin).startswith("已发布公示2（集体三资）")
     finally:
         await stop_service(service)
+
+
+async def test_a_picture_sent_with_the_gongshi_is_pointed_at_or_asked_for(service, standin):
+    payload = standin.aibot_message(chatid="wrkSFfCgAAcnchengnan", userid="cn-li", text="")
+    payload["msgtype"] = "mixed"
+    payload["mixed"] = {"msg_item": [
+        {"msgtype": "text", "text": {"content": "@小微 公示 工程项目 村道硬化工程预算\n预算见图"}},
+        {"msgtype": "image", "image": {"url": "https://ww-aibot-img.example/1"}}]}
+    del payload["text"]
+    params, body = standin.seal_aibot(payload)
+    assert (await service.post("/wecom/aibot", params, body)).status == 200
+    await service.bot.settle()
+    assert "（附图片，见村委会主任李明在群里发的原消息）" in robot_texts(standin)[-1]
+    assert rows(service.bot, "SELECT media FROM publicity") == [{"media": "image"}]
+
+    private = standin.aibot_message(chatid=None, userid="cn-li", text="", chattype="single")
+    private["msgtype"] = "mixed"
+    private["mixed"] = {"msg_item": [{"msgtype": "text", "text": {"content": "公示 低保对象 拟评名单"}},
+                                     {"msgtype": "image", "image": {"url": "https://ww-aibot-img.example/2"}}]}
+    del private["text"]
+    params, body = standin.seal_aibot(private)
+    assert (await service.post("/wecom/aibot", params, body)).status == 200
+    await service.bot.settle()
+    assert last_answer(standin).endswith("小微不能转发图片和文件：请把图片直接发到群里，群众才看得到。")
+    assert "附图片" not in robot_texts(standin)[-1]
+
+
+def test_matching_without_running_anything(config):
+    """PTB-style: a Message factory and the handlers' `match`, no network, no database."""
+    from datetime import datetime
+
+    from bot.classifier import Verdict
+    from bot.context import MessageContext
+    from bot.inbox import Message
+    from bot.roles import Roles
+    from handlers import gongshi
+
+    village = config.village_by_name("城南村")
+
+    def message(text: str, sender: str = "resident-1", **kw) -> Message:
+        return Message(channel="aibot", msgid="m", chattype="group", sender=sender, text=text, village=village,
+                       received_at=datetime.fromisoformat("2026-12-01T09:00+08:00"), **kw)
+
+    def ctx(msg: Message, label: str = "chatter") -> MessageContext:
+        return MessageContext(config=config, roles=Roles(config), calendar=None, clock=None, commit=None, read=None,
+                              message=msg, classify=lambda m: Verdict(label, 0.9, {label: 0.9}))
+
+    post = message("公示 财务收支 11月财务收支\n收入5万", sender="cn-chen")
+    assert gongshi.match(post, ctx(post)) == gongshi.Post("财务收支", "11月财务收支", "收入5万")
+    assert gongshi.match(message("公示 财务收支 11月"), ctx(message("公示"))) is None       # residents do not post
+    pointing = message("公示3 这笔开支不清楚", sender="cn-chen")
+    assert gongshi.match(pointing, ctx(pointing)) is None                                 # a number: not a post
+    assert gongshi.match(message("公示"), ctx(message("公示"))) == "list"
+    change = message("撤回公示 3 数据有误", sender="cn-chen")
+    assert gongshi.match(change, ctx(change)) == gongshi.Change("撤回公示", 3, "数据有误")
+
+    def objection(text: str, label: str = "chatter", **kw):
+        msg = message(text, **kw)
+        return gongshi.match_objection(msg, ctx(msg, label))
+    assert objection("公示3 这笔开支不清楚") == "pointer"
+    assert objection("谢谢，公示3看到了") is None                                          # names it, objects to nothing
+    assert objection("修路的钱公示了吗", "disclosure") == "content"
+    assert objection("路灯坏了", "help") is None                                           # nothing about publishing
+    assert objection("公示3 这笔开支不清楚", sender="cn-li") is None                         # cadres do not object
+    assert objection("公示3 不对", mentions_bot=False) is None                             # overheard chatter
