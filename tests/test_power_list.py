@@ -98,3 +98,18 @@ def test_check_config_counts_the_list(tmp_path, capsys):
     path.write_text(EXAMPLE, encoding="utf-8")
     assert main(["check-config", "--config", str(path)]) == 0
     assert "  小微权力清单：10 项，其中 5 项定期公开" in capsys.readouterr().out
+
+
+def test_due_dates_count_working_days_over_holidays_and_adjusted_days():
+    from bot.power_list import period_of
+    from bot.publicity_due import due_date
+    from bot.workdays import WorkCalendar
+    listed, calendar = load_config(example_config_path()).power_list, WorkCalendar()
+    monthly, quarterly, yearly = listed.find("财务收支"), listed.find("集体三资"), listed.find("村干部报酬")
+    # 2025 Q4: Jan 1-3 are 元旦, Sun Jan 4 is worked, so the 10th working day is Thu Jan 15.
+    assert due_date(quarterly, period_of("quarterly", date(2025, 11, 1)), calendar) == date(2026, 1, 15)
+    assert due_date(yearly, period_of("yearly", date(2025, 6, 1)), calendar) == date(2026, 1, 29)   # 20th
+    # 2026 Q3: Oct 1-7 off, Sat Oct 10 worked: Tue Oct 20.
+    assert due_date(quarterly, period_of("quarterly", date(2026, 8, 1)), calendar) == date(2026, 10, 20)
+    # January's accounts are due Fri Feb 13, the day before the Spring Festival's adjusted Saturday.
+    assert due_date(monthly, period_of("monthly", date(2026, 1, 9)), calendar) == date(2026, 2, 13)

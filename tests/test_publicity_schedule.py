@@ -71,6 +71,12 @@ async def test_a_quarter_item_is_reminded_then_climbs_the_ladder_until_published
     assert [len(about(standin, u)) for u in ("cn-li", "cn-zhang", "zf-liu", "zjw-hu")] == [7, 1, 1, 1]
     assert {r["rung"] for r in rows(bot, "SELECT rung FROM publicity_nags WHERE item = '集体三资' "
                                          "AND village = '城南村'")} == {"duty", "secretary", "leader", "inspectors"}
+    # Published late counts against the rate but is no longer listed as missing. 城南村 owed five by 10-28
+    # (July, August, September accounts; Q3 三资 and 党费), none on time.
+    await run_at(bot, clock, "digest", "2026-10-29T08:00+08:00")
+    [digest] = [t for t in private(standin, "zjw-hu") if t.startswith("**巡群日报")]
+    [line] = [x for x in digest.split("\n") if x.startswith("· 城南村")]
+    assert line.startswith("· 城南村 及时率 0%（0/5） 逾期：") and "集体三资" not in line and "党费收缴（2026年第3季度）" in line
     await bot.stop()
 
 
