@@ -24,7 +24,6 @@ from bot.power_list import PowerItem, named_period
 HEADER = "【村务公开·公示{number}】"
 HEADED = re.compile(r"【(?:更正·)?村务公开·公示(\d{1,6})】")
 NUMBERED = re.compile(r"公示\s*第?\s*(\d{1,6})\s*号?")
-ACTIONS = {"posted": "发布", "corrected": "更正", "withdrawn": "撤回"}
 MEDIA_NAMES = {"image": "图片", "file": "文件", "video": "视频"}
 UNSEEN = "小微不能转发图片和文件：请把{what}直接发到群里，群众才看得到。"
 STOP = frozenset("我们 你们 他们 大家 这个 那个 什么 怎么 为什么 问题 情况 公示 公开 村里 群里 小微 干部 一下 请问 是不是 有没有 "
@@ -84,10 +83,6 @@ def current(db: Database, village: str, day: date) -> list[Notice]:
     return [n for n in notices(db, "p.village = ?", [village]) if n.open_on(day)]
 
 
-def versions(db: Database, number: int) -> list[dict]:
-    return list(db.query("SELECT * FROM publicity WHERE number = ? ORDER BY version", [number]))
-
-
 def objections(db: Database, number: int) -> int:
     return db.execute("SELECT COUNT(*) FROM publicity_links WHERE number = ? AND kind = 'objection'",
                       [number]).fetchone()[0]
@@ -114,8 +109,8 @@ def _next_number(db: Database) -> int:
 
 def post(db: Database, out: Outgoing, ctx: Context, msg: Message, village: Village, item: PowerItem, title: str,
          body: str) -> str:
-    day = ctx.now.date()
-    period = named_period(item, title, day).key if item.scheduled else ""
+    day = first_seen(ctx, village)
+    period = named_period(item, title, ctx.now.date()).key if item.scheduled else ""
     number = _next_number(db)
     ends = ctx.calendar.add_workdays(day, item.public_days)
     _record(db, ctx, number=number, version=1, action="posted", village=village, item=item.name, period=period,
@@ -128,9 +123,9 @@ def post(db: Database, out: Outgoing, ctx: Context, msg: Message, village: Villa
 def correct(db: Database, out: Outgoing, ctx: Context, msg: Message, notice: Notice, item: PowerItem, title: str,
             body: str) -> str:
     """A correction is a new version; the old one stays on record. The public period starts again."""
-    day = ctx.now.date()
-    ends = ctx.calendar.add_workdays(day, item.public_days)
     village = ctx.config.village_by_name(notice.village)
+    day = first_seen(ctx, village)
+    ends = ctx.calendar.add_workdays(day, item.public_days)
     _record(db, ctx, number=notice.number, version=notice.version + 1, action="corrected", village=village,
             item=notice.item, period=notice.period, title=title or notice.title, body=body, posted_on=day,
             ends_on=ends, actor=msg.sender, msg=msg)
@@ -180,14 +175,22 @@ def _unseen(msg: Message, village: Village) -> str:
     return ""
 
 
+def first_seen(ctx: Context, village: Village) -> date:
+    """The day residents first see a 公示 posted now: today, or for a customer group the day of the next group
+    send (after this morning's has gone, tomorrow's). The public period counts from that day."""
+    now = ctx.now
+    if village.group != "customer" or now.time() < ctx.config.schedule.group_send:
+        return now.date()
+    return now.date() + timedelta(days=1)
+
+
 def _to_group(out: Outgoing, ctx: Context, village: Village, text: str) -> str:
     """Into the group the way its kind allows; returns what the cadre should know about when residents see it."""
     if village.group != "customer":
         out.group(village, text)
         return ""
     # A customer group takes a post only in the owner-confirmed group send: the next one that has not gone yet.
-    now = ctx.now
-    day = now.date() if now.time() < ctx.config.schedule.group_send else now.date() + timedelta(days=1)
+    day = first_seen(ctx, village)
     out.group(village, text, post="morning", day=day)
     return f"客户群要群主确认群发：已排入{wording.day(day)}的群发，群主确认后群众可见。"
 
@@ -196,6 +199,8 @@ def _to_group(out: Outgoing, ctx: Context, village: Village, text: str) -> str:
 
 def pointed_at(msg: Message) -> int | None:
     """The 公示 number a message names ("公示3", "公示第3号") or quotes (the header of the bot's own post)."""
+    # A WeChat-style quote sits in the text itself; the AI bot's own `quote` field reaches Message once the
+    # quote-keeping change lands (it is read here when present).
     quoted = getattr(msg, "quote", "") or ""
     for text in (quoted, msg.text):
         found = HEADED.search(text)

@@ -130,7 +130,8 @@ async def test_a_gongshi_goes_out_as_each_group_kind_allows(config, clock, stand
     try:
         clock.set("2026-12-01T10:00:00+08:00")      # after the morning's group send: it waits for tomorrow's
         await say(service, standin, FINANCE, userid="cn-chen", chatid=None, chattype="single")
-        assert last_answer(standin) == ("已发布公示1（财务收支），公示期至12月10日（周四）。"
+        # Residents see it on Wed 12-02: the 7 working days count from then (Thu 12-03 … Fri 12-11).
+        assert last_answer(standin) == ("已发布公示1（财务收支），公示期至12月11日（周五）。"
                                         "客户群要群主确认群发：已排入12月2日（周三）的群发，群主确认后群众可见。")
         assert standin.robot_messages == {}
         await run_at(service.bot, clock, "group_send", "2026-12-02T09:10+08:00")
