@@ -503,6 +503,8 @@ def _power_list(r: _Reader, get: Callable[..., Any], home: Path) -> PowerList:
             start = date.fromisoformat(str(start))
         except ValueError:
             raise r.fail("power_list.start", f"日期格式应为 YYYY-MM-DD，例如 2026-12-01，实际是 {start!r}") from None
+    if not start and any(item.scheduled for item in items):
+        r.warn("power_list.start", "未设置：上线前结束的各期也算应公开，会当作逾期提醒；请填上线日期，例如 2026-12-01")
     return PowerList(items, source=str(source), start=start or None)
 
 

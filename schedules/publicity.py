@@ -18,13 +18,16 @@ from bot.outbound import Outgoing
 from bot.publicity_due import Obligation, obligations
 
 HEADS = {
-    "duty": "【公开提醒】{village}以下事项请按时在群里公示：",
+    "reminder": "【公开提醒】{village}以下事项请按时在群里公示：",
+    "duty": "【公开超期】{village}以下事项已超期未公开，请尽快公示：",
     "secretary": "【公开超期·请督促】{village}以下事项已超期未公开：",
     "leader": "【公开超期·挂包领导】{village}以下事项超期多日仍未公开：",
     "inspectors": "【公开超期·纪委】{village}以下事项超期多日仍未公开：",
 }
+HOW = "在群里@小微 发“公示 事项 标题”，换行写内容，即可公示。"
 FEET = {
-    "duty": "在群里@小微 发“公示 事项 标题”，换行写内容，即可公示。",
+    "reminder": HOW,
+    "duty": HOW,
     "secretary": "请督促经办干部尽快公示。",
     "leader": "请过问推动。",
     "inspectors": "请关注村务公开是否及时、完整。",
@@ -54,6 +57,7 @@ async def run(ctx: JobContext) -> None:
 def remind(db: Database, out: Outgoing, ctx: JobContext, town: Town, village: Village,
            owed: list[Obligation]) -> None:
     notes: dict[tuple[str, str], list[str]] = defaultdict(list)
+    late_for: set[tuple[str, str]] = set()     # a preparer with anything late reads the 超期 head, not the reminder
     for o in owed:
         late = o.overdue_days(ctx.calendar, ctx.day)
         if not late and not o.reminding(ctx.calendar, ctx.day):
@@ -70,8 +74,11 @@ def remind(db: Database, out: Outgoing, ctx: JobContext, town: Town, village: Vi
                 line += f"，经办{'、'.join(p.name for p in prepared_by)}"
             for person in people:
                 notes[(rung, person.userid)].append(line)
+                if late:
+                    late_for.add((rung, person.userid))
     for (rung, userid), lines in notes.items():
-        out.members([userid], "\n".join([HEADS[rung].format(village=village.name), *lines, FEET[rung]]))
+        head = rung if rung != "duty" or (rung, userid) in late_for else "reminder"
+        out.members([userid], "\n".join([HEADS[head].format(village=village.name), *lines, FEET[head]]))
 
 
 def _record(db: Database, village: Village, o: Obligation, rung: str, people: list[Person], ctx: JobContext) -> bool:

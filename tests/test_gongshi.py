@@ -214,3 +214,13 @@ def test_matching_without_running_anything(config):
     assert objection("路灯坏了", "help") is None                                           # nothing about publishing
     assert objection("公示3 这笔开支不清楚", sender="cn-li") is None                         # cadres do not object
     assert objection("公示3 不对", mentions_bot=False) is None                             # overheard chatter
+
+
+async def test_a_cadre_asking_for_the_list_also_sees_what_is_owed(service, standin):
+    await say(service, standin, "公示", userid="cn-li")
+    answer = last_answer(standin)
+    assert answer.startswith("城南村现在没有正在公示的事项。")
+    # No [power_list] start in the example: October's accounts were due by the 10th working day of November.
+    assert "\n已超期未公开：财务收支（2026年10月），应在11月13日（周五）前" in answer
+    await say(service, standin, "公示")                                       # a resident: the list only
+    assert last_answer(standin) == "城南村现在没有正在公示的事项。"

@@ -50,6 +50,7 @@ async def test_a_quarter_item_is_reminded_then_climbs_the_ladder_until_published
     assert len(about(standin, "cn-li")) == 3 and about(standin, "cn-zhang") == []
 
     await run_at(bot, clock, "publicity", "2026-10-21" + AT)          # late 1: the preparer only
+    assert about(standin, "cn-li")[-1].startswith("【公开超期】城南村以下事项已超期未公开，请尽快公示：")
     assert "已超期1个工作日" in about(standin, "cn-li")[-1] and about(standin, "cn-zhang") == []
     await run_at(bot, clock, "publicity", "2026-10-22" + AT)          # late 2: + the party secretary
     [secretary] = about(standin, "cn-zhang")
