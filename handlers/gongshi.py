@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from bot import inbox, publicity, publicity_due, wording
+from bot import inbox, objections, publicity, publicity_due, wording
 from bot.cases import REQUEST_KINDS
 from bot.context import MessageContext
 from bot.inbox import Message
@@ -115,11 +115,11 @@ def match_objection(msg: Message, ctx: MessageContext) -> str | None:
         return None
     if msg.in_group and not msg.mentions_bot and ctx.reading.label not in REQUEST_KINDS:
         return None      # overheard chatter that happens to say 公示 is not asked of anyone
-    if publicity.pointed_at(msg) is not None:
+    if objections.pointed_at(msg) is not None:
         # "谢谢，公示3看到了" names it but objects to nothing: only a request or words of doubt are an objection.
         return "pointer" if ctx.reading.label in REQUEST_KINDS or DOUBT.search(msg.words) else None
     if ctx.reading.label in REQUEST_KINDS and ("公示" in msg.words or "公开" in msg.words
-                                               or publicity.missing_item(ctx, msg.words)):
+                                               or objections.missing_item(ctx, msg.words)):
         return "content"
     return None
 
@@ -134,23 +134,23 @@ async def act_objection(msg: Message, how: str, ctx: MessageContext) -> None:
                            _linking(ctx, notice))
         return
     if how == "pointer":
-        number = publicity.pointed_at(msg)
+        number = objections.pointed_at(msg)
         await ctx.answer(lambda db, out: f"没有找到公示{number}。发“@小微 公示”可以看本村正在公示的事项；"
                                          "有问题也可以直接说明，会登记办理。")
         return
     intake = requests.match(msg, ctx)
     if intake is None:
         return
-    item = publicity.missing_item(ctx, msg.words) if intake.kind == "disclosure" else None
+    item = objections.missing_item(ctx, msg.words) if intake.kind == "disclosure" else None
     await requests.act(msg, intake, _linking(ctx, None, item.name if item else None))
 
 
 def _about(db, msg: Message, village: str | None, day):
-    number = publicity.pointed_at(msg)
+    number = objections.pointed_at(msg)
     if village is None and number is not None:      # a private message naming a 公示: its own village
         found = publicity.get(db, number)
         village = found.village if found else None
-    return publicity.about(db, msg, village, day) if village else None
+    return objections.about(db, msg, village, day) if village else None
 
 
 def _linking(ctx: MessageContext, notice, missing: str | None = None) -> MessageContext:
@@ -158,11 +158,11 @@ def _linking(ctx: MessageContext, notice, missing: str | None = None) -> Message
     def commit(fn, key=None):
         def tx(db, out):
             result = fn(db, out)
-            case = publicity.opened_by(db, ctx.message.id)
+            case = objections.opened_by(db, ctx.message.id)
             if case is not None and notice is not None:
-                publicity.objected(db, out, ctx, case, notice)
+                objections.objected(db, out, ctx, case, notice)
             elif case is not None and missing:
-                publicity.link(db, ctx, case, item=missing, number=None, kind="missing")
+                objections.link(db, ctx, case, item=missing, number=None, kind="missing")
             return result
         return ctx.commit(tx, key)
     return replace(ctx, commit=commit)
