@@ -1,6 +1,6 @@
 """History that cannot be edited quietly (`xiaowei audit verify`). Three layers, each catching what the one before
 cannot: the events' own hash chain and the re-fold of every case's state; the keyed ledger, which holds one sealed
-entry per recorded fact (cases, events, messages, sent outbox rows, nags, corrections, job runs); and the anchors,
+entry per recorded fact (cases, events, messages, sent outbox rows, nags, corrections, job runs, 公示 and their reminders); and the anchors,
 the chain's head written outside the database each morning, which catch a tail cut off the ledger itself."""
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ STATE_COLUMNS = ("kind", "status", "level", "due_at", "escalate_by", "assignee",
                  "answered_at", "rating", "supervised", "updated_at")
 INTAKE_COLUMNS = ("number", "town", "village", "kind", "text", "requester", "received_at")
 TABLE_NAMES = {"messages": "收到的消息", "cases": "诉求登记", "events": "事件", "outbox": "已发消息",
-               "nags": "催办记录", "corrections": "改类纠正", "job_runs": "定时任务记录"}
+               "nags": "催办记录", "corrections": "改类纠正", "job_runs": "定时任务记录",
+               "publicity": "村务公示", "publicity_nags": "公开提醒记录"}
 
 
 def verify(db: Database, key: bytes, anchors: list[dict] | None = None) -> list[str]:

@@ -13,11 +13,13 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, fields, replace
-from datetime import time
+from datetime import date, time
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
+from bot import data
+from bot.power_list import PowerList, PowerListError, parse as parse_power_items, read as read_power_list
 
 GROUP_KINDS = ("internal", "customer", "bridge")
 
@@ -144,6 +146,7 @@ class Schedule:
     group_send_check: time = time(10, 30)  # …not yet confirmed by then: the owner is reminded
     identity: time = time(7, 30)          # customer groups: 亮明身份 (cadres in the group, nicknames, owner)
     customer_stats: time = time(7, 40)    # customer groups: yesterday's WeCom statistics and group sends, for the digest
+    publicity: time = time(9, 40)         # 公开提醒: power list items due soon or late
     window_minutes: int = 120
 
 
@@ -198,6 +201,7 @@ class Config:
     archive: Archive = Archive()
     kf: Kf = Kf()
     desk: Desk = Desk()
+    power_list: PowerList = PowerList(())   # load_config always fills it: the shipped list, or the county's
 
     def villages(self) -> Iterator[Village]:
         for town in self.towns:
@@ -240,6 +244,7 @@ _SECTION_KEYS = {
     "server": _keys(Server), "storage": frozenset({"path"}), "wecom": _keys(WeCom), "aibot": _keys(AIBot),
     "bridge": _keys(Bridge), "admin": frozenset({"userids", "webhook_key"}), "rules": _keys(Rules), "schedule": _keys(Schedule),
     "audit": _keys(Audit), "archive": _keys(Archive), "kf": _keys(Kf), "desk": _keys(Desk),
+    "power_list": frozenset({"file", "items", "start"}),
 }
 _TOP_KEYS = frozenset(_SECTION_KEYS) | {"towns"}
 _TOWN_KEYS, _VILLAGE_KEYS = _keys(Town), _keys(Village, "town")
@@ -446,6 +451,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
         raise r.fail("kf.open_kfid", "设置了微信客服账号时，wecom.secret 和 wecom 的接收消息（token、encoding_aes_key）"
                                      "都要配置：客服消息的通知从自建应用的回调进来，再用应用的 Secret 拉取和回复")
     desk = _desk(r, r.section(raw, "desk"))
+    power_list = _power_list(r, r.section(raw, "power_list"), path.parent)
     get = r.section(raw, "admin")
     admins = tuple(r.convert(u, str, f"admin.userids[{i}]") for i, u in enumerate(get("userids", list, [])))
     admin_webhook_key = get("webhook_key", str, "", secret=True)
@@ -456,7 +462,8 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     _check_across(r, towns)
     return Config(path=path, server=server, storage_path=storage_path, wecom=wecom, aibot=aibot, bridge=bridge,
                   rules=rules, schedule=schedule, admins=admins, towns=towns, warnings=tuple(r.warnings),
-                  admin_webhook_key=admin_webhook_key, audit=audit, archive=archive, kf=kf, desk=desk)
+                  admin_webhook_key=admin_webhook_key, audit=audit, archive=archive, kf=kf, desk=desk,
+                  power_list=power_list)
 
 
 def _refuse_unknown_sections(r: _Reader, raw: Mapping[str, Any]) -> None:
@@ -521,6 +528,33 @@ def _desk(r: _Reader, get: Callable[..., Any]) -> Desk:
     if desk.secret and not desk.base_url:
         r.warn("desk.base_url", "没有填写：工作台能用企业微信登录，但小微发不出登录链接（私聊“工作台”）")
     return desk
+
+
+def shipped_power_list() -> Path:
+    return Path(str(data("power_list.toml")))
+
+
+def _power_list(r: _Reader, get: Callable[..., Any], home: Path) -> PowerList:
+    """The shipped sample list, or the county's own file (`file`); `items` then add items or override them by
+    name. A problem inside the county's file names that file and the item's key."""
+    file = get("file", str, "")
+    source = (home / file) if file else shipped_power_list()
+    try:
+        base = read_power_list(source)
+        items = parse_power_items(get("items", list, []), r.path, "power_list.items", base=base.items)
+    except PowerListError as exc:
+        raise ConfigError(exc.path, exc.key, exc.problem) from None
+    if not items:
+        raise r.fail("power_list", "小微权力清单里没有任何事项")
+    start = get("start", object, "")      # a TOML date, or text from XIAOWEI_POWER_LIST_START
+    if start and not isinstance(start, date):
+        try:
+            start = date.fromisoformat(str(start))
+        except ValueError:
+            raise r.fail("power_list.start", f"日期格式应为 YYYY-MM-DD，例如 2026-12-01，实际是 {start!r}") from None
+    if not start and any(item.scheduled for item in items):
+        r.warn("power_list.start", "未设置：上线前结束的各期也算应公开，会当作逾期提醒；请填上线日期，例如 2026-12-01")
+    return PowerList(items, source=str(source), start=start or None)
 
 
 def _town(r: _Reader, data: Any, index: int) -> Town:

@@ -36,6 +36,9 @@ FACTS: dict[str, tuple[str, ...]] = {
     "corrections": ("id", "case_id", "text", "old_label", "label", "actor", "at"),
     "job_runs": ("id", "job", "target", "day", "ran_at"),
     "draft_nags": ("id", "post_id", "rung", "userids", "at"),
+    "publicity": ("id", "number", "version", "action", "town", "village", "item", "period", "title", "body", "media",
+                  "posted_on", "ends_on", "actor", "at", "message_id", "note"),
+    "publicity_nags": ("id", "village", "item", "period", "rung", "day", "userids", "at"),
 }
 RECORDED = {"outbox": "status = 'sent'"}    # which rows of a table are facts (default: all)
 

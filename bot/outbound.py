@@ -11,7 +11,7 @@ import base64
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Iterable
 
 from sqlite_utils import Database
@@ -125,12 +125,14 @@ class Outgoing:
                   replace_name)
 
     def group(self, village: Village, text: str, *, mentions: Iterable[str] = (), markdown: bool = False,
-              post: str = "answer", case_id: int | None = None, purpose: str = "") -> None:
+              post: str = "answer", case_id: int | None = None, purpose: str = "", day: date | None = None) -> None:
         """Say something in a village's group, the way that kind of group allows (README, "Group kinds").
         post: "answer" (intake, claim, result: the group should see it now), "morning" (the duty notice and the
         day's positive item), "reminder" (a deadline reminder, which customer groups do without: its cadres
         are pressed privately). case_id and purpose (intake | claim | progress | result | passed_up) say which
-        case an answer is about: a customer group's draft of it is then followed until a cadre posts it."""
+        case an answer is about: a customer group's draft of it is then followed until a cadre posts it.
+        day: the day whose group send a customer group's "morning" post waits for (default today's: a 公示
+        posted after the morning's send waits for tomorrow's)."""
         audience = Audience("group", village.name)
         if village.group == "internal":
             payload = markdown_payload(text) if markdown else text_payload(text, tuple(mentions))
@@ -144,7 +146,7 @@ class Outgoing:
             # No API posts into a customer group without its owner's tap: the morning's posts wait for the day's
             # one group send (schedules/group_send.py).
             self._check(audience, text)
-            self.db["group_posts"].insert({"village": village.name, "day": self.now.date().isoformat(),
+            self.db["group_posts"].insert({"village": village.name, "day": (day or self.now.date()).isoformat(),
                                            "text": text, "created_at": self.now.isoformat()})
         elif post == "answer":
             self._draft(village, text, audience, case_id, purpose)

@@ -451,3 +451,59 @@ def m0014(db: Database) -> None:
             at TEXT NOT NULL,
             UNIQUE (post_id, rung)
         )""")
+
+
+@MIGRATIONS(name="0015_publicity")
+def m0015(db: Database) -> None:
+    # 村务公开: every 公示 event (posted, corrected, withdrawn) is one row, never changed; a correction is a new
+    # version of the same number and the old one stays. Each row is sealed in the ledger (bot/ledger.py FACTS).
+    db.execute("""
+        CREATE TABLE publicity (
+            id INTEGER PRIMARY KEY,
+            number INTEGER NOT NULL,            -- what residents type: 公示3
+            version INTEGER NOT NULL,
+            action TEXT NOT NULL,               -- posted | corrected | withdrawn
+            town TEXT NOT NULL,
+            village TEXT NOT NULL,
+            item TEXT NOT NULL,                 -- the power list item's name
+            period TEXT NOT NULL,               -- 2026-11, 2026-Q4, 2026-H2, 2026; '' for a per-event item
+            title TEXT NOT NULL,
+            body TEXT NOT NULL,
+            media TEXT,                         -- image | file: the cadre's post carried one
+            posted_on TEXT NOT NULL,            -- local date the public period starts from
+            ends_on TEXT NOT NULL,              -- local date, the last day residents may object
+            actor TEXT NOT NULL,
+            at TEXT NOT NULL,
+            message_id INTEGER REFERENCES messages(id),
+            note TEXT NOT NULL DEFAULT '',
+            UNIQUE (number, version)
+        )""")
+    for op in ("UPDATE", "DELETE"):
+        db.execute(f"""CREATE TRIGGER publicity_no_{op.lower()} BEFORE {op} ON publicity
+                       BEGIN SELECT RAISE(ABORT, 'publicity is append-only: post a correction'); END""")
+    db.execute("CREATE INDEX publicity_village ON publicity (village, item, period)")
+    # Which disclosure cases are about which item (an objection to a 公示, or a complaint that one is missing);
+    # the sealed fact is the case's own 'linked' event, this is its index for counts.
+    db.execute("""
+        CREATE TABLE publicity_links (
+            case_id INTEGER PRIMARY KEY REFERENCES cases(id),
+            village TEXT NOT NULL,
+            item TEXT NOT NULL,
+            number INTEGER,                     -- the 公示 objected to; NULL: the item was not published
+            kind TEXT NOT NULL,                 -- objection | missing | complaint
+            at TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX publicity_links_number ON publicity_links (number)")
+    # Reminders and nags about an item not yet published: at most one per village, item, period, rung and day.
+    db.execute("""
+        CREATE TABLE publicity_nags (
+            id INTEGER PRIMARY KEY,
+            village TEXT NOT NULL,
+            item TEXT NOT NULL,
+            period TEXT NOT NULL,
+            rung TEXT NOT NULL,                 -- duty (the preparer) | secretary | leader | inspectors
+            day TEXT NOT NULL,
+            userids TEXT NOT NULL,
+            at TEXT NOT NULL,
+            UNIQUE (village, item, period, rung, day)
+        )""")

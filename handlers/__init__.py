@@ -3,7 +3,7 @@ reading, and a possible report comes before everything the classifier could othe
 from __future__ import annotations
 
 from bot.dispatch import Handler
-from handlers import addressed, commands, desk, followups, help, reports, requests, traffic
+from handlers import addressed, commands, desk, followups, gongshi, help, reports, requests, traffic
 
 
 def default_handlers() -> list[Handler]:
@@ -12,7 +12,9 @@ def default_handlers() -> list[Handler]:
         Handler("desk", desk.match, desk.act),
         Handler("addressed", addressed.match, addressed.act),
         Handler("command", commands.match, commands.act),
+        Handler("gongshi", gongshi.match, gongshi.act),
         Handler("report", reports.match, reports.act),
+        Handler("objection", gongshi.match_objection, gongshi.act_objection),
         Handler("followup", followups.match, followups.act),
         Handler("cadre-reply", traffic.match_reply, traffic.act_reply),
         Handler("support", traffic.match_support, traffic.act_support),

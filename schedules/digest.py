@@ -21,6 +21,7 @@ from bot.desk import queries as desk_queries
 from bot.outbound import Outgoing
 from bot.outbox import APP_MARKDOWN_LIMIT, MARKDOWN_LIMIT
 from schedules import digest_customer
+from bot.publicity_due import Timeliness, obligations, timeliness
 from schedules.digest_stats import TownStats, VillageStats, gather_all
 from bot.context import JobContext
 from bot.jobs import Job
@@ -38,8 +39,9 @@ async def run(ctx: JobContext) -> None:
                            ctx.config.rules.unanswered_hours, bool(ctx.config.bridge.secret))
     # Customer groups' own lines (亮明身份, WeCom's activity counts, unconfirmed group sends), per town.
     extra = await ctx.read(digest_customer.gather_all, ctx.config, ctx.at, stats)
+    owed = await ctx.read(publicity_timeliness, ctx)
     sent = await ctx.once_many([(t.name, lambda db, out, t=t: send(db, out, ctx, t, stats[t.name], chain,
-                                                                   extra.get(t.name, [])))
+                                                                   extra.get(t.name, []), owed[t.name]))
                                 for t in ctx.config.towns])
     if sent and not ctx.rehearsal:   # a re-run that sent nothing adds no second line for the day
         await asyncio.to_thread(ledger.append_anchor, ctx.config.audit.anchor_file, ctx.day, *chain)
@@ -58,24 +60,27 @@ async def send_charts(ctx: JobContext) -> None:
 
 
 def send(db: Database, out: Outgoing, ctx: JobContext, town: Town, stats: TownStats,
-         chain: tuple[int, str] | None = None, extra: Sequence[str] = ()) -> None:
+         chain: tuple[int, str] | None = None, extra: Sequence[str] = (),
+         publicity: list[Timeliness] = ()) -> None:
     hours = ctx.config.rules.unanswered_hours
     # The private copy is app markdown, which WeCom caps at 2048 bytes; the group robot allows 4096.
     for text in compose(town, ctx.day, stats, hours, private=True, limit=APP_MARKDOWN_LIMIT, chain=chain,
-                        extra=extra):
+                        extra=extra, publicity=publicity):
         out.members(inspectors(town), text, markdown=True)
     if town.inspector_webhook_key:
-        for text in compose(town, ctx.day, stats, hours, private=False, extra=extra):
+        for text in compose(town, ctx.day, stats, hours, private=False, extra=extra, publicity=publicity):
             out.inspectors_group(town, text)
 
 
 def compose(town: Town, day: date, stats: TownStats, hours: int, *, private: bool,
-            limit: int = MARKDOWN_LIMIT, chain: tuple[int, str] | None = None, extra: Sequence[str] = ()) -> list[str]:
+            limit: int = MARKDOWN_LIMIT, chain: tuple[int, str] | None = None, extra: Sequence[str] = (),
+            publicity: list[Timeliness] = ()) -> list[str]:
     """The digest and, when some villages did not fit, the detail messages; each within `limit` bytes.
     `chain`: the audit chain's (count, head), shown in the private copy only; `extra`: town lines other modules
     add (schedules/digest_customer.py), after the zombie groups."""
     head = [f"**巡群日报·{town.name}** {wording.day(day)}", *_totals(stats.villages, hours)]
-    tail = _clues(stats, private) + _silent(stats) + list(extra) + _topics(stats) + (_chain(chain) if private else [])
+    tail = _clues(stats, private) + _silent(stats) + list(extra) + _topics(stats) + _publicity(publicity) \
+        + (_chain(chain) if private else [])
     ranked = sorted(stats.villages, key=lambda s: s.concern, reverse=True)
     more = f"另有 {len(ranked)} 个村（社区）见下条明细"   # reserved at its longest
     budget = limit - _size(head + ["**各村**"] + tail + [more])
@@ -148,6 +153,30 @@ def _silent(stats: TownStats) -> list[str]:
 
 def _topics(stats: TownStats) -> list[str]:
     return [f"**今日话题**：{' '.join(f'{w}({n})' for w, n in stats.topics)}"] if stats.topics else []
+
+
+def publicity_timeliness(db: Database, ctx: JobContext) -> dict[str, list[Timeliness]]:
+    """Each town's villages' 公开及时率 as of the morning (read on a reader, one query for the county)."""
+    names = [v.name for v in ctx.config.villages()]
+    owed = obligations(db, ctx.config.power_list, ctx.calendar, names, ctx.day)
+    return {t.name: [timeliness(owed[v.name], ctx.day, v.name) for v in t.villages] for t in ctx.config.towns}
+
+
+def _publicity(report: list[Timeliness], villages: int = 5, items: int = 3) -> list[str]:
+    """村务公开: the town's share of what fell due that was published on time (公开及时率), then the villages that
+    lag most, each with what is still missing; bounded, so a town of many villages still fits one message."""
+    counted = [t for t in report if t.counted]
+    if not counted:
+        return []
+    on_time, due = sum(t.on_time for t in counted), sum(t.counted for t in counted)
+    lines = [f"**村务公开** 全镇公开及时率 {on_time / due:.0%}（{on_time}/{due}）"]
+    lagging = sorted((t for t in counted if t.late or t.on_time < t.counted), key=lambda t: (t.rate, t.village))
+    for t in lagging[:villages]:
+        late = "、".join(o.label() for o in t.late[:items]) + (f"等{len(t.late)}项" if len(t.late) > items else "")
+        lines.append(f"· {t.village} 及时率 {t.rate:.0%}（{t.on_time}/{t.counted}）" + (f" 逾期：{late}" if late else ""))
+    if len(lagging) > villages:
+        lines.append(f"另有 {len(lagging) - villages} 个村（社区）公开不及时")
+    return lines
 
 
 def _chain(chain: tuple[int, str] | None) -> list[str]:

@@ -1,5 +1,5 @@
 """`xiaowei audit verify` against someone who edits the database file behind the bot's back: one real morning
-recorded once (requests, a claim, a clue, a re-label, nags, the digest and its anchor), then every way of
+recorded once (requests, a claim, a clue, a re-label, a 公示, nags, 公开提醒, the digest and its anchor), then every way of
 tampering with a copy of it, each caught; truncations that leave a consistent prefix are caught by the anchors."""
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ KEY = SANDBOX_AUDIT_KEY.encode()
 LAMP = "村口那盏路灯坏了一个多星期了，晚上黑乎乎的老人走路怕摔，麻烦派人来修一下"
 CLUE = "村会计贪污了修路的钱，账上做了假，我要举报"
 TRIGGERS = ("cases_no_update", "cases_no_delete", "events_no_update", "events_no_delete", "ledger_no_update",
-            "ledger_no_delete")
+            "ledger_no_delete", "publicity_no_update", "publicity_no_delete")
 
 
 async def _say(service, standin, text: str, userid: str = "resident-1") -> None:
@@ -57,9 +57,10 @@ async def _record_a_morning(workdir: Path) -> None:
                                                                case_id=case.id, purpose="intake"))
             await _say(service, standin, CLUE)                                  # J2026-001, a clue
             await _say(service, standin, "改类 102 咨询", userid="cn-li")       # a correction
+            await _say(service, standin, "公示 财务收支 2026年11月财务收支\n收入5万元，支出3.2万元", userid="cn-chen")
             await _say(service, standin, "进展 102 已联系电工", userid="cn-li")  # the newest event: changes no state
             clock.set("2026-12-01T09:30:00+08:00")
-            for job in ("nags", "digest"):
+            for job in ("nags", "publicity", "digest"):
                 await service.bot.jobs.run(job)
                 await service.bot.settle()
             clock.set("2026-12-01T15:30:00+08:00")     # 双虹村's draft is past its 4 working hours
@@ -237,6 +238,9 @@ TAMPERINGS = {
     "edit a job run": (sql("UPDATE job_runs SET ran_at = '2026-12-01T07:00:00+08:00' WHERE id = 1"),
                        "定时任务记录 #1"),
     "delete a job run": (sql("DELETE FROM job_runs WHERE id = 1"), "定时任务记录 #1"),
+    "edit a 公示": (sql("UPDATE publicity SET body = '收入8万元' WHERE id = 1"), "村务公示 #1"),
+    "delete a 公示": (sql("DELETE FROM publicity WHERE id = 1"), "村务公示 #1"),
+    "edit a 公开提醒": (sql("UPDATE publicity_nags SET userids = '[]' WHERE id = 1"), "公开提醒记录 #1"),
     "edit a ledger entry's digest": (sql(
         "UPDATE ledger SET digest = 'x' || substr(digest, 2) WHERE id = 3"), "审计链第 3 条"),
     # Caught before too: kept so that they stay caught.

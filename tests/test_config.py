@@ -167,7 +167,8 @@ def test_check_config_prints_the_warnings_and_still_succeeds(tmp_path, capsys):
     for old, new in (("ww0000000000000000", "ww8a31c4f0e2b9d675"), ('"change-me"', '"Qk3Hs8cN2"'),
                      ('"change-me-too"', '"T0k9Lm2Q"'), ("robot-key-", "6f1c-"),
                      ("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "q7R2mZ0aX9cV4bN1kL8jH3gF6dS5aP0oI2uY7tR4eW1"),
-                     ("GFEDCBA9876543210zyxwvutsrqponmlkjihgfedcba", "w1E4rT7yU2iO0pA5sD6fG3hJ8kL9zX1cV2bN3mQ4aZ0")):
+                     ("GFEDCBA9876543210zyxwvutsrqponmlkjihgfedcba", "w1E4rT7yU2iO0pA5sD6fG3hJ8kL9zX1cV2bN3mQ4aZ0"),
+                     ("# start = 2026-12-01", "start = 2026-12-01")):    # the day the county went live
         text = text.replace(old, new)
     assert main(["check-config", "--config", str(write(tmp_path, text))]) == 0
     assert "注意" not in capsys.readouterr().out

@@ -24,7 +24,8 @@ async def test_demo_prints_a_readable_morning_and_keeps_reports_out_of_the_group
     text = out.getvalue()
     for expected in ("【值班公告】12月1日（周二）", "巡群日报·翠江镇", "【正能量】", "编号 101（咨询）已超期2个工作日",
                      "已登记，编号 103", "编号 104 已办结", "已转镇里办理", "已保密转交镇纪委",
-                     "问题线索 J2026-001", "编号 103（求助）：办理中", "谢谢您的评价"):
+                     "问题线索 J2026-001", "编号 103（求助）：办理中", "谢谢您的评价",
+                     "【村务公开·公示1】财务收支（财务）", "已发布公示1（财务收支）", "【公示异议 106】城南村·公示1"):
         assert expected in text, expected
     group_lines = [line for line in text.splitlines() if " 小微：" in line]
     assert not any("低保名额" in line for line in group_lines)

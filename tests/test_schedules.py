@@ -146,8 +146,9 @@ async def test_a_start_after_the_window_does_not_post_a_stale_notice(config, clo
     bot = await started(config, clock)
     import_example_roster(bot)
     # 08:00 jobs are 3 h late, news exactly 2 h (the window is 120 min); nags at 09:30 are still in time, and
-    # so are the customer groups' send (09:10) and its check (10:30), which have no customer group here.
-    assert await Scheduler(bot.jobs, config).catch_up() == ["group_send", "group_send_check", "nags"]
+    # so are the customer groups' send (09:10) and its check (10:30), which have no customer group here, and the
+    # 公开提醒 at 09:40 (privately to cadres, never into a group).
+    assert await Scheduler(bot.jobs, config).catch_up() == ["group_send", "group_send_check", "nags", "publicity"]
     await bot.settle()
     assert robot_texts(standin) == []
     assert rows(bot, "SELECT * FROM job_runs WHERE job IN ('duty_notice', 'news', 'digest')") == []
@@ -187,7 +188,8 @@ async def test_the_scheduler_puts_each_job_at_its_configured_time(config, clock)
     assert times.pop("draft_nags")[1:] == (30, "Asia/Shanghai")
     assert times == {"duty_notice": (8, 0, "Asia/Shanghai"), "news": (9, 0, "Asia/Shanghai"),
                      "group_send": (9, 10, "Asia/Shanghai"), "group_send_check": (10, 30, "Asia/Shanghai"),
-                     "nags": (9, 30, "Asia/Shanghai"), "digest": (8, 0, "Asia/Shanghai"),
+                     "nags": (9, 30, "Asia/Shanghai"), "publicity": (9, 40, "Asia/Shanghai"),
+                     "digest": (8, 0, "Asia/Shanghai"),
                      "identity": (7, 30, "Asia/Shanghai"), "customer_stats": (7, 40, "Asia/Shanghai")}
     await scheduler.stop()
     await bot.stop()

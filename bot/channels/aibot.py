@@ -38,6 +38,8 @@ def open_aibot(config: Config, crypto: CallbackCrypto, query: Mapping[str, str],
     # A voice message arrives transcribed (voice.content) and is read as text; an image, a file or a voice
     # without words is kept as media, so the bot can ask for a few words instead of guessing.
     media = "" if words.strip() else msgtype if msgtype != "text" else ""
+    if msgtype == "mixed" and any(part.get("msgtype") == "image" for part in data["mixed"]["msg_item"]):
+        media = "image"     # words with a picture (a cadre's 公示 with its photo): the words are read, the picture noted
     return Message(channel="aibot", msgid=msgid, chattype=chattype, sender=sender, text=words, media=media,
                    received_at=now, chat_id=chat_id,
                    village=config.village_by_chat(chat_id) if chattype == "group" else None,

@@ -21,12 +21,14 @@ def add_commands(add) -> None:
     p.add_argument("--body", help="正文")
     p.add_argument("--source", default="", help="来源（可选）")
     p.set_defaults(run=news)
-    p = add("run-job", "按指定时间手动运行一个定时任务：duty_notice / news / nags / digest")
+    p = add("run-job", "按指定时间手动运行一个定时任务：duty_notice / news / nags / publicity / digest")
     p.add_argument("name", help="任务名")
     p.add_argument("--at", help="按这个时间运行，如 2026-12-01T08:00+08:00（默认今天该任务的时间）")
     p.add_argument("--dry-run", action="store_true", help="只打印将发出的每条消息（按群、按人），不发送、不记录")
     p.set_defaults(run=run_job)
     add("jobs", "列出定时任务、下次运行时间和今天的完成情况").set_defaults(run=jobs)
+    add("power-list", "列出小微权力清单：各事项的类别、公开周期、公示期、是否事前公示、由谁准备",
+        config=None).set_defaults(run=power_list)
 
 
 def roster_import(args: argparse.Namespace) -> int:
@@ -184,3 +186,21 @@ def job_lines(cfg, jobs, now: datetime, database, cal) -> list[str]:
         when = f"每小时第 {job.when(cfg):%M} 分" if job.hourly else f"每天 {job.when(cfg):%H:%M}"
         lines.append(f"{job.name:<12} {job.title}  {when}  下次 {at:%Y-%m-%d %H:%M}{done}")
     return lines + ["（催办只在工作日的上班时间发出。）"]
+
+
+def power_list(args: argparse.Namespace) -> int:
+    from bot.cli.common import config
+    from bot.config import load_config, shipped_power_list
+    listed = config(args).power_list if args.config else load_config(_sample()).power_list
+    print(f"小微权力清单（{listed.source or shipped_power_list()}），共 {len(listed.items)} 项：")
+    for category in ("党务", "村务", "财务"):
+        print(f"  {category}：")
+        print("\n".join(f"    {line}" for line, item in zip(listed.lines(), listed.items) if item.category == category))
+    if listed.start:
+        print(f"  从 {listed.start:%Y-%m-%d} 之后结束的周期起计算公开及时率")
+    return 0
+
+
+def _sample() -> Path:
+    from bot.sandbox.config import example_config_path
+    return example_config_path()

@@ -51,6 +51,8 @@ def check_config(args: argparse.Namespace) -> int:
                         ("桥接 /bridge", cfg.bridge.secret), ("微信客服", cfg.kf.open_kfid)):
         print(f"  {name}：{'已配置' if value else '未配置'}")
     print(f"  审计密钥：{audit_key_source(cfg)}")
+    scheduled = sum(item.scheduled for item in cfg.power_list.items)
+    print(f"  小微权力清单：{len(cfg.power_list.items)} 项，其中 {scheduled} 项定期公开（{cfg.power_list.source}）")
     from bot.group_kinds import readiness
     names = {"internal": "企业微信内部群", "customer": "客户群", "bridge": "微信群（经网关）"}
     for village in villages:

@@ -1,11 +1,12 @@
-"""`xiaowei demo`: a scripted morning in 城南村's group, run through the real service — encrypted callbacks into
-a loopback server, SQLite on disk, the daily jobs, answers out through the local WeCom stand-in — printed as
-residents, cadres and inspectors see it."""
+"""`xiaowei demo`: a scripted morning in 城南村's group (requests, a report, a 公示 and an objection to it), run
+through the real service — encrypted callbacks into a loopback server, SQLite on disk, the daily jobs, answers out
+through the local WeCom stand-in — printed as residents, cadres and inspectors see it."""
 from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 from typing import Sequence, TextIO
 
@@ -58,7 +59,10 @@ SCRIPT = [
     Step("08:52", "res-wu", "村主任把今年的低保名额给了他自己的亲戚，他们家有车有楼房，我们真困难的评不上", private=True),
     Step("09:00", "", "", job="news"),
     Step("09:05", "cn-zhang", "上报 105 要用挖机清淤，村里没有设备，请镇里协调"),
+    Step("09:20", "cn-chen", "公示 财务收支 2026年11月财务收支\n收入：上级转移支付 5.0万元，山林承包租金 1.2万元；"
+                             "支出：村道修补 3.2万元，路灯更换 0.8万元，保洁 0.6万元；结余 1.6万元。"),
     Step("09:30", "", "", job="nags"),
+    Step("09:35", "res-chen", "公示1里村道修补3.2万元是修的哪一段？能不能把明细贴出来"),
     Step("09:40", "res-apo", "我那个路灯的事怎么样了"),
     Step("10:10", "cn-li", "办结 103 电工已经换好灯泡，今晚就亮"),
     Step("10:20", "res-apo", "满意 103"),
@@ -147,8 +151,11 @@ async def run_demo(out: TextIO, *, handlers: Sequence[Handler], jobs: Sequence[J
     try:
         async with WeComStandIn(clock) as standin:
             # The demo drives the daily jobs itself, on its simulated clock.
-            bot = Bot(sandbox_config(standin, workdir / "xiaowei.db"), handlers=handlers, jobs=jobs, clock=clock,
-                      schedule=False)
+            config = sandbox_config(standin, workdir / "xiaowei.db")
+            # The demo county went live in November: months before that are not owed (else every village's
+            # earlier accounts would count as late in the digest).
+            config = replace(config, power_list=replace(config.power_list, start=date(2026, 11, 1)))
+            bot = Bot(config, handlers=handlers, jobs=jobs, clock=clock, schedule=False)
             runner = web.AppRunner(make_app(bot), access_log=None)
             await runner.setup()
             site = web.TCPSite(runner, "127.0.0.1", 0)
