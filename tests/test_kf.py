@@ -55,15 +55,7 @@ def kf_replies(standin, user=RESIDENT) -> list[str]:
 
 
 def everything_sent(standin) -> list[tuple[str, str]]:
-    """Every text the stand-in accepted, with its recipient: groups, members, response URLs, kf, card updates."""
-    sent = [(f"robot:{key}", m.get("text", m.get("markdown", {})).get("content", ""))
-            for key, msgs in standin.robot_messages.items() for m in msgs]
-    sent += [(f"app:{m['touser']}", app_text(m)) for m in standin.app_messages]
-    sent += [(f"response:{code}", p["markdown"]["content"]) for code, p in standin.response_posts.items()]
-    sent += [(f"kf:{user}", m["text"]["content"]) for user, msgs in standin.kf_sent.items() for m in msgs]
-    sent += [(f"group:{chat}", m["text"]) for chat, msgs in standin.customer_group_messages.items() for m in msgs]
-    sent += [(f"card:{u['task_id']}", u["button"]["replace_name"]) for u in standin.card_updates]
-    return sent
+    return standin.delivered()
 
 
 async def test_a_residents_kf_message_opens_a_case_answered_by_kf(kf_service, standin):
