@@ -6,6 +6,7 @@ the real handlers, jobs and outbox, the local WeCom stand-in and a stand-in gate
 involved see it."""
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import tempfile
@@ -123,12 +124,23 @@ class GroupTranscript:
             for msg in replies[self._kf.get(user, 0):]:
                 self.line(f"        （微信客服 → {self.name(user)}）", msg["text"]["content"])
             self._kf[user] = len(replies)
+        # Each member is a lane of its own in the outbox, so they arrive in any order: print them as the bot
+        # queued them (the outbox's order), so that one run reads like the next.
+        queued = self._queued()
+        arrived = [(_private_text(m), u) for m in self.standin.app_messages[self._private:]
+                   for u in m["touser"].split("|")]
         grouped: dict[str, list[str]] = {}
-        for msg in self.standin.app_messages[self._private:]:
-            grouped.setdefault(_private_text(msg), []).extend(self.name(u) for u in msg["touser"].split("|"))
+        for text, userid in sorted(arrived, key=lambda tu: queued.get(tu, 1 << 62)):
+            grouped.setdefault(text, []).append(self.name(userid))
         self._private = len(self.standin.app_messages)
         for text, names in grouped.items():
             self.line(f"        （私信 → {'、'.join(dict.fromkeys(names))}）", text)
+
+    def _queued(self) -> dict[tuple[str, str], int]:
+        """(text, member) → the outbox id of the first app message that said it to them."""
+        found = self.bot.store.read_sync(lambda db: list(db.query(
+            "SELECT id, target, payload FROM outbox WHERE kind = 'app' ORDER BY id DESC")))
+        return {(_private_text(json.loads(r["payload"])), r["target"]): r["id"] for r in found}
 
     def loop_closed(self, at: str) -> None:
         """What the chat archive showed: the drafts now marked posted, with the first response they gave."""
