@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Literal
 
 from sqlite_utils import Database
 
@@ -117,22 +118,36 @@ def announce(db: Database, out: Outgoing, case: Case, village: Village, officers
         out.card(cadre.userid, card, f"{title}\n{desc}\n{detail}")
 
 
+Told = Literal["group", "draft", "kf", "kf_held"]
+# Where tell_requester put a case's news, as the cadre who acted reads it back (never "群里" for a private case).
+TOLD = {"group": "已发到{village}群里", "draft": "已私信交值班干部发到群里", "kf": "已私信告知群众",
+        "kf_held": "暂时没能私信给群众（微信客服限制），对方下次发消息时小微会补发"}
+
+
+def told_line(told: Told, village: Village) -> str:
+    return TOLD[told].format(village=village.name)
+
+
 def tell_requester(db: Database, out: Outgoing, case: Case, village: Village, text: str,
-                   mentions: list[str] | tuple[str, ...] = (), purpose: str | None = None) -> None:
+                   mentions: list[str] | tuple[str, ...] = (), purpose: str | None = None) -> Told:
     """News of a case for the resident who raised it, where they raised it: a request raised in the group is
-    answered in the group; one raised privately through 微信客服, privately. When WeCom's kf window no longer
-    allows a reply (bot/kf_window.py), the case's holder is told so privately."""
+    answered in the group (a customer group's answer is a draft handed to the duty cadre); one raised privately
+    through 微信客服, privately. When WeCom's kf window no longer allows a reply (bot/kf_window.py), the case's
+    holder is told so privately. Returns where the news went, for the acting cadre's reply."""
     came = db.execute("SELECT m.channel FROM cases c JOIN messages m ON m.id = c.message_id WHERE c.id = ?",
                       [case.id]).fetchone()
     if not (came and came[0] == "kf"):
         out.group(village, text, mentions=[case.requester, *mentions], case_id=case.id, purpose=purpose)
-        return
-    if out.kf_reply(case.requester, text) or case.confidential:
-        return
+        return "draft" if village.group == "customer" else "group"
+    if out.kf_reply(case.requester, text):
+        return "kf"
+    if case.confidential:
+        return "kf_held"
     out.members([p.userid for p in holders(db, village, case, out.now.date())], (
         f"【私信未送达 {case.number}】这件诉求是群众通过微信客服私信小微提的。微信只允许在对方最后一条消息后"
         f"48小时内回复5条，这条没能发给对方：“{wording.snippet(text, 60)}”\n"
         "对方下次发消息时小微会补发；要尽快告知的，请当面或电话联系。"))
+    return "kf_held"
 
 
 def open_clue(db: Database, out: Outgoing, ctx: Context, msg: Message, confidence: float,
@@ -242,8 +257,8 @@ def progress(db, out, ctx: Context, msg: Message, note: str, case: Case, village
                  state={"first_response_at": case.first_response_at or ctx.now})
     if case.confidential:
         return f"已记录线索 {case.number} 的进展。"
-    tell_requester(db, out, case, village, f"编号 {case.number} 进展：{note}", purpose="progress")
-    return None if msg.in_group else f"已记录 {case.number} 的进展，并告知群众。"
+    told = tell_requester(db, out, case, village, f"编号 {case.number} 进展：{note}", purpose="progress")
+    return None if msg.in_group else f"已记录 {case.number} 的进展，{told_line(told, village)}。"
 
 
 def answer(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village) -> str | None:
@@ -252,13 +267,11 @@ def answer(db, out, ctx: Context, msg: Message, note: str, case: Case, village: 
                         "first_response_at": case.first_response_at or ctx.now})
     if case.confidential:
         return f"线索 {case.number} 已办结并记入台账。"
-    tell_requester(db, out, case, village, f"编号 {case.number} 已办结：{note}\n满意请回复“满意 {case.number}”，"
-                                           f"不满意请回复“不满意 {case.number} 原因”。", purpose="result")
-    if msg.in_group:
-        return None
-    # A customer group takes the result only from a cadre's hand: say where it went, not that it is posted.
-    return f"{case.number} 已办结，" + ("结果已私信交值班干部发到群里。" if village.group == "customer"
-                                      else f"结果已发到{case.village}群里。")
+    told = tell_requester(db, out, case, village, f"编号 {case.number} 已办结：{note}\n满意请回复“满意 {case.number}”，"
+                                                  f"不满意请回复“不满意 {case.number} 原因”。", purpose="result")
+    # Say where the result went (the group, a draft for the duty cadre, the resident's private chat), not
+    # that it is posted: only tell_requester knows.
+    return None if msg.in_group else f"{case.number} 已办结，结果{told_line(told, village)}。"
 
 
 def pass_up(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village) -> str | None:

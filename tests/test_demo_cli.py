@@ -53,6 +53,33 @@ async def test_the_customer_group_demo_hears_the_archive_waits_for_the_owner_and
         assert expected in text, expected
     # The morning's posts reach the group only in the owner's send, never before it.
     assert text.index("（群发，小微拟稿）") > text.index("点了「发送」")
+    # 微信客服: the duty notice carries 城南村's link; a private report reaches the inspectors only (checked by the
+    # demo on everything the stand-in accepted), a private question is answered privately.
+    assert "私信小微：https://work.weixin.qq.com/kf/kfc" in text and "scene_param=%E5%9F%8E%E5%8D%97%E6%9D%91" in text
+    for expected in ("村民·吴叔私信小微（微信客服）：村主任把今年的低保名额",
+                     "（微信客服 → 村民·吴叔）谢谢您的反映。这件事已保密转交镇纪委处理",
+                     "（私信 → 胡纪（镇纪委书记）、任珍（镇纪委干部））【问题线索 J2026-001】城南村",
+                     "这条反映只发给了镇纪委胡纪、任珍，群里和村干部都没有收到",
+                     "（微信客服 → 村民·周婶）收到您说的“请问今年的高龄补贴",
+                     "（微信客服 → 村民·周婶）编号 103 已办结：高龄补贴",
+                     "（私信 → 陈芳（文书））103 已办结，结果已私信告知群众。"):
+        assert expected in text, expected
+    report_lines = [line for line in text.splitlines() if "低保名额" in line]
+    assert len(report_lines) == 2        # what 吴叔 wrote, and the inspectors' clue: nothing else carries it
+    assert "【请发到城南村群】" not in text[text.index("村民·周婶私信小微"):text.index("14:40")]   # no draft of it
+
+
+async def test_the_customer_demo_stops_loudly_when_a_reports_words_reach_a_village_cadre():
+    from bot.sandbox.demo_groups import REPORT, Step
+    out = io.StringIO()
+    # The reporter then asks, in a request the village handles, about the same 低保名额: its words go to the duty
+    # cadre's card, and the demo's check must say so rather than print that nothing leaked.
+    script = [Step("11:05", "wmWu", REPORT, how="kf", secret="低保名额"),
+              Step("11:20", "wmWu", "低保名额是怎么评的？评议结果什么时候公示？", how="kf", secret="低保名额")]
+    assert await run_group_demo(out, "customer", handlers=default_handlers(), jobs=JOBS, script=script) == 1
+    text = out.getvalue()
+    assert text.count("群里和村干部都没有收到") == 1
+    assert "!! 举报的内容或线索编号发给了镇纪委以外的人：app:cn-chen" in text
 
 
 async def test_the_bridge_demo_goes_in_and_out_through_the_gateway():

@@ -55,15 +55,7 @@ def kf_replies(standin, user=RESIDENT) -> list[str]:
 
 
 def everything_sent(standin) -> list[tuple[str, str]]:
-    """Every text the stand-in accepted, with its recipient: groups, members, response URLs, kf, card updates."""
-    sent = [(f"robot:{key}", m.get("text", m.get("markdown", {})).get("content", ""))
-            for key, msgs in standin.robot_messages.items() for m in msgs]
-    sent += [(f"app:{m['touser']}", app_text(m)) for m in standin.app_messages]
-    sent += [(f"response:{code}", p["markdown"]["content"]) for code, p in standin.response_posts.items()]
-    sent += [(f"kf:{user}", m["text"]["content"]) for user, msgs in standin.kf_sent.items() for m in msgs]
-    sent += [(f"group:{chat}", m["text"]) for chat, msgs in standin.customer_group_messages.items() for m in msgs]
-    sent += [(f"card:{u['task_id']}", u["button"]["replace_name"]) for u in standin.card_updates]
-    return sent
+    return standin.delivered()
 
 
 async def test_a_residents_kf_message_opens_a_case_answered_by_kf(kf_service, standin):
@@ -83,6 +75,24 @@ async def test_a_residents_kf_message_opens_a_case_answered_by_kf(kf_service, st
     await cadre_types(kf_service, standin, "认领 101")
     assert "已由党支部书记张建认领办理" in kf_replies(standin)[-1]
     assert standin.robot_messages.get(CHENGNAN_ROBOT, []) == []
+
+
+async def test_the_cadres_reply_says_the_news_went_privately_to_the_resident(kf_service, standin):
+    await kf_say(kf_service, standin, "请问今年的高龄补贴什么时候发？要带什么材料", village="城南村")
+    await cadre_types(kf_service, standin, "进展 101 已问过民政办")
+    await cadre_types(kf_service, standin, "办结 101 每季度末发到社保卡，带身份证到村委会登记")
+    progress, done = app_text_to(standin, "cn-zhang")[-2:]
+    assert progress == "已记录 101 的进展，已私信告知群众。"
+    assert done == "101 已办结，结果已私信告知群众。"                   # not "发到城南村群里": it never was
+    assert "每季度末发到社保卡" in kf_replies(standin)[-1]
+    assert standin.robot_messages.get(CHENGNAN_ROBOT, []) == []
+
+
+async def test_a_group_cases_result_is_still_said_to_be_in_the_group(kf_service, standin):
+    await kf_service.aibot(standin, text="@小微 村口那盏路灯坏了一个多星期了，麻烦派人来修一下", userid="wmApo")
+    await kf_service.bot.settle()
+    await cadre_types(kf_service, standin, "办结 101 路灯已修好")
+    assert app_text_to(standin, "cn-zhang")[-1] == "101 已办结，结果已发到城南村群里。"
 
 
 async def test_a_kf_report_reaches_the_inspectors_only(kf_service, standin):
@@ -119,6 +129,7 @@ async def test_the_window_holds_a_sixth_reply_and_a_late_one_and_the_cadre_is_to
     assert (held["reason"], held["resent_at"]) == ("5", None) and "已办结：路灯已修好" in held["text"]
     told = [t for t in app_text_to(standin, "cn-zhang") if t.startswith("【私信未送达 101】")]
     assert len(told) == 1 and "路灯已修好" in told[0]
+    assert app_text_to(standin, "cn-zhang")[-1].startswith("101 已办结，结果暂时没能私信给群众")
 
     clock.advance(hours=49)                               # two days on, the resident has not written
     await cadre_types(kf_service, standin, "进展 101 回访：灯一直亮着")

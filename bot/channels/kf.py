@@ -59,7 +59,12 @@ async def kf_link(client: WeComClient, open_kfid: str, scene: str, scene_param: 
     """The account's link for one scene; scene_param (e.g. a village id) comes back in enter_session."""
     answer = await client.post(f"{KF}/add_contact_way", {"open_kfid": open_kfid, "scene": scene})
     url = str(answer["url"])
-    return url if scene_param is None else f"{url}&scene_param={quote(scene_param, safe='')}"
+    return url if scene_param is None else with_scene_param(url, scene_param)
+
+
+def with_scene_param(url: str, scene_param: str) -> str:
+    """add_contact_way's link carrying scene_param, which WeCom hands back in enter_session (path/94665)."""
+    return f"{url}&scene_param={quote(scene_param, safe='')}"
 
 
 @dataclass(frozen=True)

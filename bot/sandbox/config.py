@@ -5,6 +5,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot import data
+from bot.channels.kf import with_scene_param
 from bot.config import Config, load_config
 from bot.sandbox.standin import WeComStandIn
 
@@ -19,8 +20,11 @@ def example_config_path() -> Path:
 
 
 def sandbox_config(standin: WeComStandIn, storage_path: Path, *, base: Config | None = None,
-                   bridge_secret: str = "") -> Config:
+                   bridge_secret: str = "", kf_account: str = "") -> Config:
+    """kf_account: turn 微信客服 on with this account (the stand-in gets it too), each village with its own link."""
     config = base or load_config(example_config_path())
+    if kf_account:
+        config = with_kf(config, standin, kf_account)
     return replace(
         config,
         storage_path=storage_path,
@@ -34,3 +38,13 @@ def sandbox_config(standin: WeComStandIn, storage_path: Path, *, base: Config | 
         # The stand-in plays WeCom's web OAuth too (/connect/oauth2/authorize).
         desk=replace(config.desk, secret=config.desk.secret or SANDBOX_DESK_SECRET, oauth_base=standin.url),
     )
+
+
+def with_kf(config: Config, standin: WeComStandIn, open_kfid: str) -> Config:
+    """What `[kf] open_kfid` and each village's kf_link would hold: the link add_contact_way gives for the
+    configured scene, with scene_param naming the village (enter_session hands it back)."""
+    standin.add_kf_account(open_kfid)
+    url = standin.kf_contact_url(open_kfid, config.kf.scene)
+    towns = tuple(replace(t, villages=tuple(replace(v, kf_link=with_scene_param(url, v.name)) for v in t.villages))
+                  for t in config.towns)
+    return replace(config, kf=replace(config.kf, open_kfid=open_kfid), towns=towns)

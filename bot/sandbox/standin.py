@@ -149,6 +149,18 @@ class WeComStandIn(ContactEndpoints):
     def webhook_url(self, key: str) -> str:
         return f"{self.url}/cgi-bin/webhook/send?key={key}"
 
+    def delivered(self) -> list[tuple[str, str]]:
+        """Every text the stand-in accepted, as (channel:recipient, text): group robots, app messages (cards as
+        their member reads them), response URLs, 微信客服, customer-group sends, card updates."""
+        sent = [(f"robot:{key}", m.get("text", m.get("markdown", {})).get("content", ""))
+                for key, msgs in self.robot_messages.items() for m in msgs]
+        sent += [(f"app:{m['touser']}", app_text(m)) for m in self.app_messages]
+        sent += [(f"response:{code}", p["markdown"]["content"]) for code, p in self.response_posts.items()]
+        sent += [(f"kf:{user}", m["text"]["content"]) for user, msgs in self.kf_sent.items() for m in msgs]
+        sent += [(f"group:{chat}", m["text"]) for chat, msgs in self.customer_group_messages.items() for m in msgs]
+        sent += [(f"card:{u['task_id']}", u["button"]["replace_name"]) for u in self.card_updates]
+        return sent
+
     # -- fault injection ---------------------------------------------------------
     def fail_next(self, endpoint: str, errcode: int, times: int = 1) -> None:
         self._fault_queue(endpoint).extend([errcode] * times)

@@ -236,9 +236,14 @@ class ContactEndpoints:
         scene = str(body.get("scene") or "")
         if not KF_SCENE.fullmatch(scene):
             raise _Reject(40058, "scene must be <=32 bytes of [0-9a-zA-Z_-], invalid Request Parameter")
+        return {"url": self.kf_contact_url(open_kfid, scene)}
+
+    @staticmethod
+    def kf_contact_url(open_kfid: str, scene: str) -> str:
+        """The link add_contact_way answers for this account and scene (stable, so a sandbox config can hold it)."""
         code = hashlib.sha1(f"{open_kfid}:{scene}".encode()).hexdigest()[:16]
         url = f"https://work.weixin.qq.com/kf/kfc{code}"
-        return {"url": url + (f"?enc_scene=ENC{code.upper()}" if scene else "")}
+        return url + (f"?enc_scene=ENC{code.upper()}" if scene else "")
 
     def _kf_sync_msg(self, body: dict, now: datetime) -> dict:
         open_kfid = self._kf_account(body)
