@@ -48,6 +48,9 @@ class Case:
     answered_at: datetime | None
     rating: str | None
     supervised: bool
+    stage: str | None = None        # a clue's step in the ledger (bot/clue_ledger.py)
+    outcome: str | None = None      # a closed clue's finding
+    department: str | None = None   # the county department a case was handed to (交办)
 
     @property
     def confidential(self) -> bool:
@@ -68,7 +71,7 @@ class Case:
 _DATES = {"received_at", "due_at", "escalate_by", "first_response_at", "answered_at"}
 _SELECT = ("SELECT c.id, c.number, c.town, c.village, c.text, c.requester, c.chat_id, c.received_at, c.confidence, "
            "s.kind, s.status, s.level, s.due_at, s.escalate_by, s.assignee, s.first_response_at, s.answered_at, "
-           "s.rating, s.supervised FROM cases c JOIN case_state s ON s.case_id = c.id")
+           "s.rating, s.supervised, s.stage, s.outcome, s.department FROM cases c JOIN case_state s ON s.case_id = c.id")
 
 
 def _case(row: dict) -> Case:
