@@ -39,7 +39,7 @@ STAFF_ONLY = "这个命令只有本村干部、镇里工作人员和纪委可以
 IN_PRIVATE = "请私聊小微办理。"      # all a group ever hears about a clue command: not even whether it exists
 NOT_FOUND = "没有找到这个编号。"
 CLUE_VERBS = {"认领", "进展", "办结", "查看", "确认", "转办"}   # a clue never goes up, back or to a village cadre
-CLUE_ONLY = "线索由镇纪委直接办理，只能用：认领、进展、办结、查看；疑似线索用：确认、转办。"
+CLUE_ONLY = "线索由镇纪委直接办理，只能用：认领、进展、查看；疑似线索用：确认、转办；受理、处置和办结用“线索 编号 步骤 理由”。"
 
 
 # --- who is told ---------------------------------------------------------------------------------------
@@ -141,7 +141,8 @@ def open_clue(db: Database, out: Outgoing, ctx: Context, msg: Message, confidenc
     out.members(told, (
         f"【问题线索 {clue.number}】{clue.village}\n收到：{wording.moment(clue.received_at)}\n"
         f"内容：{clue.text}\n反映人平台ID：{clue.requester}（请勿向村干部透露）\n"
-        f"处理后回复“进展 {clue.number} 情况”或“办结 {clue.number} 结果”。"))
+        f"受理请回复“线索 {clue.number} 受理”，再按处置方式回复，如“线索 {clue.number} 初步核实 理由”；"
+        f"办结回复“线索 {clue.number} 办结 属实/部分属实/不属实/诬告 说明”。"))
     cases.append(db, clue.id, actor="小微", action="forwarded", now=ctx.now,
                  note="已通过企业微信应用私信移送镇纪委", to=told, channel="app")
     return CLUE_THANKS
@@ -218,11 +219,11 @@ def progress(db, out, ctx: Context, msg: Message, note: str, case: Case, village
 
 
 def answer(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village) -> str | None:
+    if case.confidential:   # a clue closes through its ledger (bot/clue_ledger.py), with a finding
+        return f"线索要按台账的步骤办结（先受理、处置，再写结论）：线索 {case.number} 办结 属实/部分属实/不属实/诬告 说明"
     cases.append(db, case.id, actor=msg.sender, action="answered", now=ctx.now, note=note,
                  state={"status": "answered", "answered_at": ctx.now,
                         "first_response_at": case.first_response_at or ctx.now})
-    if case.confidential:
-        return f"线索 {case.number} 已办结并记入台账。"
     out.group(village, f"编号 {case.number} 已办结：{note}\n满意请回复“满意 {case.number}”，"
                        f"不满意请回复“不满意 {case.number} 原因”。", mentions=[case.requester])
     return None if msg.in_group else f"{case.number} 已办结，结果已发到{case.village}群里。"

@@ -3,13 +3,14 @@ reading, and a possible report comes before everything the classifier could othe
 from __future__ import annotations
 
 from bot.dispatch import Handler
-from handlers import addressed, commands, followups, help, reports, requests, traffic
+from handlers import addressed, clues, commands, followups, help, reports, requests, traffic
 
 
 def default_handlers() -> list[Handler]:
     return [
         Handler("help", help.match, help.act),
         Handler("addressed", addressed.match, addressed.act),
+        Handler("clue", clues.match, clues.act),
         Handler("command", commands.match, commands.act),
         Handler("report", reports.match, reports.act),
         Handler("followup", followups.match, followups.act),
