@@ -102,7 +102,7 @@ async def test_a_restart_in_the_middle_finishes_the_rest_and_repeats_nothing(con
 
     clock.set("2026-12-01T08:05:00+08:00")
     bot = await started(config, clock)
-    assert await Scheduler(bot.jobs, config).catch_up() == ["duty_notice", "digest"]
+    assert await Scheduler(bot.jobs, config).catch_up() == ["duty_notice", "digest", "monthly_report"]
     await bot.jobs.run("duty_notice")     # and the cron firing on top of it
     await bot.settle()
     assert [len(private(standin, s)) for s in SECRETARIES] == [1, 1, 1, 1]
@@ -129,10 +129,10 @@ async def test_a_late_start_within_the_window_catches_up_once(config, clock, sta
     bot = await started(config, clock)
     import_example_roster(bot)
     scheduler = Scheduler(bot.jobs, config)
-    assert await scheduler.catch_up() == ["duty_notice", "digest"]   # news (09:00) and nags (09:30) not yet due
+    assert await scheduler.catch_up() == ["duty_notice", "digest", "monthly_report"]   # news (09:00) and nags (09:30) not yet due
     await bot.settle()
     assert len(robot_texts(standin)) == 1
-    assert await scheduler.catch_up() == ["duty_notice", "digest"]   # a second start-up the same morning
+    assert await scheduler.catch_up() == ["duty_notice", "digest", "monthly_report"]   # a second start-up the same morning
     await bot.settle()
     assert len(robot_texts(standin)) == 1
     assert [r["ran_at"] for r in rows(bot, "SELECT ran_at FROM job_runs WHERE job = 'duty_notice' "
@@ -184,6 +184,7 @@ async def test_the_scheduler_puts_each_job_at_its_configured_time(config, clock)
              for job in scheduler.aps.get_jobs()}
     assert times == {"duty_notice": (8, 0, "Asia/Shanghai"), "news": (9, 0, "Asia/Shanghai"),
                      "group_send": (9, 10, "Asia/Shanghai"), "group_send_check": (10, 30, "Asia/Shanghai"),
-                     "nags": (9, 30, "Asia/Shanghai"), "digest": (8, 0, "Asia/Shanghai")}
+                     "nags": (9, 30, "Asia/Shanghai"), "digest": (8, 0, "Asia/Shanghai"),
+                     "monthly_report": (8, 0, "Asia/Shanghai")}
     await scheduler.stop()
     await bot.stop()
