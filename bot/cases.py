@@ -206,6 +206,16 @@ def active(db: Database) -> Iterator[Case]:
         yield _case(row)
 
 
+def active_or_recent(db: Database, received_since: datetime, answered_since: datetime) -> Iterator[Case]:
+    """In one statement (three indexed look-ups), the active cases, those received since one moment and those
+    answered since another: what a morning count that needs all three reads, in one pass. Streamed."""
+    marks = ", ".join("?" * len(ACTIVE))
+    sql = (f"{_SELECT} WHERE s.status IN ({marks}) UNION {_SELECT} WHERE c.received_at >= ? "
+           f"UNION {_SELECT} WHERE s.status IN ('answered', 'closed') AND s.answered_at >= ? ORDER BY 1")
+    for row in db.query(sql, [*ACTIVE, received_since.isoformat(), answered_since.isoformat()]):
+        yield _case(row)
+
+
 def by_ids(db: Database, ids: Iterable[int]) -> dict[int, Case]:
     """Many cases by id in one query (the ids travel as one JSON parameter, however many)."""
     rows = db.query(f"{_SELECT} WHERE c.id IN (SELECT value FROM json_each(?))", [json.dumps(list(ids))])
