@@ -612,7 +612,9 @@ def rungs(p: Pressing) -> list[str]:
     if p.case.confidential:
         return ["inspectors"]                  # clues are the inspectors' own ledger
     if p.case.level == "county":
-        return ["inspectors"] if p.overdue_days else []
+        # A department it was handed to is pressed like a holder; overdue, the supervising commission hears.
+        held = ["duty"] if p.case.department else []
+        return held + (["inspectors"] if p.overdue_days else [])
     if p.case.level == "town":
         return ["duty"] if p.overdue_days <= 1 else ["duty", "inspectors"]
     return list(dict.fromkeys(["duty", LADDER[min(max(p.overdue_days - 1, 0), 3)]]))

@@ -123,3 +123,12 @@ def test_parse_reads_the_short_and_the_full_numbers():
     assert clue_ledger.parse("线索 翠江镇 J2026-7 受理", 2026).town == "翠江镇"
     assert clue_ledger.parse("线索 J2026-001", 2026).step is None
     assert clue_ledger.parse("线索来了", 2026) is None
+
+
+async def test_help_shows_the_ledger_commands_to_inspectors_privately_only(service, standin):
+    assert "线索 12 初步核实 理由" in await inspector(service, standin, "帮助")
+    assert "交办" not in await inspector(service, standin, "帮助")
+    assert "交办 101 部门 意见" in await inspector(service, standin, "帮助", userid="xjw-zhou")
+    await say(service, standin, "@小微 帮助", userid="zjw-hu")                       # in the group
+    assert "纪委线索台账" not in last_response(standin)
+    assert "纪委线索台账" not in await inspector(service, standin, "帮助", userid="cn-li")

@@ -66,3 +66,21 @@ async def test_without_a_county_in_the_configuration_a_town_pass_up_still_reache
         assert any("上报 101" in t for t in private_to(standin, "xian-it-wang"))
     finally:
         await stop_service(service)
+
+
+async def test_a_handed_over_case_presses_the_department_and_overdue_the_commission(service, standin, clock):
+    await passed_to_county(service, standin)
+    await say(service, standin, "交办 101 县住建局 请牵头办理", userid="xjw-zhou", chattype="single", chatid=None)
+    before = {u: len(private_to(standin, u)) for u in ("xzj-lin", "xjw-zhou", "zjw-hu")}
+    clock.set("2026-12-04T09:30:00+08:00")                                # due today
+    await service.bot.jobs.run("nags")
+    await service.bot.settle()
+    [due] = private_to(standin, "xzj-lin")[before["xzj-lin"]:]
+    assert "101" in due and "今天到期" in due
+    assert len(private_to(standin, "xjw-zhou")) == before["xjw-zhou"]     # not yet the commission's concern
+    clock.set("2026-12-08T09:30:00+08:00")                                # 2 working days overdue
+    await service.bot.jobs.run("nags")
+    await service.bot.settle()
+    [pressed] = private_to(standin, "xjw-zhou")[before["xjw-zhou"]:]
+    assert "101" in pressed and "超期" in pressed
+    assert len(private_to(standin, "zjw-hu")) == before["zjw-hu"]         # the county supervises, not the town
