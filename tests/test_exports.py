@@ -104,3 +104,18 @@ def test_export_and_clues_from_the_command_line(tmp_path, capsys):
     assert "J2026-001｜翠江镇·城南村｜2026-11-27｜待受理" in listed and "共 1 条" in listed
     assert main(["export", "cases", "--config", str(config), "--town", "石壁镇", "--out", str(out)]) == 2
     assert "配置中没有“石壁镇”" in capsys.readouterr().err
+
+
+def test_trends_from_the_command_line(tmp_path, capsys):
+    from bot import cases
+    config, db = _example(tmp_path)
+    with db.atomic():
+        for village, day, text in (("城南村", "2026-11-16", "村口的路灯坏了"), ("双虹村", "2026-11-24", "我们组的路灯坏了好几天")):
+            at = datetime.fromisoformat(f"{day}T10:00+08:00")
+            cases.open_case(db, message_id=None, town="翠江镇", village=village, kind="help", text=text,
+                            requester="resident-1", chat_id=None, received_at=at,
+                            due_at=datetime.fromisoformat(f"{day}T23:59:59+08:00"), now=at)
+    assert main(["trends", "--config", str(config), "--weeks", "520"]) == 0
+    out = capsys.readouterr().out
+    assert "  路灯：2 件，2 个村（双虹村、城南村），2 周；编号 101、102" in out
+    assert "入户走访名单：" in out

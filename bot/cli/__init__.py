@@ -9,10 +9,10 @@ import logging
 import os
 import sys
 
-from bot.cli import cases, delivery, ledger, routine, service, tools, zh
+from bot.cli import cases, delivery, reports, routine, service, tools, zh
 from bot.config import ConfigError
 
-GROUPS = (service, cases, ledger, delivery, routine, tools)   # in the order `xiaowei --help` lists them
+GROUPS = (service, cases, reports, delivery, routine, tools)   # in the order `xiaowei --help` lists them
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,5 +1,5 @@
-"""The clue ledger and the Excel exports: clues, export. The clue ledger is the inspectors' own: it is listed
-here and written to a file on the county's machine, never sent through a group."""
+"""What the inspectors and the county read: clues, trends, export. The clue ledger is the inspectors' own: it is
+listed here and written to a file on the county's machine, never sent through a group."""
 from __future__ import annotations
 
 import argparse
@@ -20,6 +20,10 @@ def add_commands(add) -> None:
     p.add_argument("--town", help="只看这个镇（街道）")
     p.add_argument("--month", type=month, help="只看这个月收到的，例如 2026-12")
     p.set_defaults(run=list_clues)
+    p = add("trends", "近几周反复出现的问题（按话题归并诉求）和入户走访名单（多次不满意或超期的群众和村）")
+    p.add_argument("--town", help="只看这个镇（街道）")
+    p.add_argument("--weeks", type=int, default=4, help="往前看几周（默认 4）")
+    p.set_defaults(run=list_trends)
     p = add("export", "导出 Excel：诉求（可筛选）、问题线索台账（只给纪委人员）、月度考核")
     p.add_argument("what", choices=["cases", "clues", "assessment"],
                    help="cases 诉求 / clues 问题线索台账 / assessment 月度考核")
@@ -65,6 +69,34 @@ def clue_lines(database, cfg, now, *, town: str | None, month: str | None) -> li
         lines += [f"    {local(s.at):%m-%d %H:%M} {s.action}（{s.actor}）" + (f"：{s.note}" if s.note else "")
                   for s in e.steps]
     return lines + [f"共 {len(found)} 条"]
+
+
+def list_trends(args: argparse.Namespace) -> int:
+    from bot.cli.common import config, db
+    from bot.clock import SystemClock
+    cfg = config(args)
+    if not _known_town(cfg, args.town):
+        return 2
+    for line in trend_lines(db(cfg), SystemClock().now(), town=args.town, weeks=max(args.weeks, 1)):
+        print(line)
+    return 0
+
+
+def trend_lines(database, now, *, town: str | None, weeks: int) -> list[str]:
+    from datetime import timedelta
+    from bot import trends
+    since = now - timedelta(weeks=weeks)
+    topics = trends.recurring_topics(database, since, now, town=town)
+    lines = [f"近 {weeks} 周反复出现的问题："] if topics else [f"近 {weeks} 周没有跨村或跨周反复出现的问题。"]
+    lines += [f"  {t.word}：{len(t.numbers)} 件，{len(t.villages)} 个村（{'、'.join(sorted(t.villages))}），"
+              f"{len(t.weeks)} 周；编号 {'、'.join(t.numbers[:10])}" for t in topics]
+    visits = trends.visit_list(database, now, since, town=town)
+    lines.append("入户走访名单：" if visits else "入户走访名单：暂无。")
+    for v in visits:
+        who = f"{v.village}·{v.name or '群众'}（{v.requester}）" if v.requester else f"{v.village}（全村）"
+        lines.append(f"  {who}：不满意 {len(v.unsatisfied)} 件，超期 {len(v.overdue)} 件；"
+                     f"编号 {'、'.join(dict.fromkeys(v.unsatisfied + v.overdue))}")
+    return lines
 
 
 def export(args: argparse.Namespace) -> int:
