@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterator
 
 from sqlite_utils import Database
 
@@ -233,10 +232,3 @@ def _who(roles, clue: Case, actor: str) -> str:
         return "反映人"
     person = roles.person(actor)
     return person.display if person else actor
-
-
-def open_clues(db: Database, town: str, now: datetime) -> Iterator[Case]:
-    """A town's clues not yet closed, for the digest's numbers."""
-    for clue in cases.find(db, town=town, confidential=True):
-        if clue.status not in ("answered", "released", "dismissed"):
-            yield clue

@@ -5,10 +5,10 @@ digest: Monday's covers the weekend, the first after a holiday the holiday) and 
 Clues are never among the topics or the visit list: a topic word must not carry a report's words."""
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
 from typing import Iterable
 
 from sqlite_utils import Database
@@ -27,11 +27,9 @@ STOPWORDS = frozenset("""我们 你们 他们 大家 自己 这个 那个 这些
 KEYWORD_FLAGS = ("n", "ns", "nz", "vn", "nt", "an")   # nouns and noun-like verbs; never nr (people's names)
 
 
-@lru_cache(maxsize=1)
 def _pos_tokenizer():
-    import jieba.posseg
-    from bot.classifier import tokenizer
-    return jieba.posseg.POSTokenizer(tokenizer())
+    from bot.classifier import pos_tokenizer
+    return pos_tokenizer()
 
 
 def keywords(text: str) -> set[str]:
@@ -121,7 +119,6 @@ def visit_list(db: Database, now: datetime, since: datetime, *, town: str | None
 
 
 def _nicknames(db: Database, userids: list[str]) -> dict[str, str]:
-    import json
     rows = db.execute("SELECT sender, sender_name FROM messages WHERE sender IN (SELECT value FROM json_each(?)) "
                       "AND sender_name IS NOT NULL AND sender_name != '' ORDER BY id", [json.dumps(userids)])
     return {sender: name for sender, name in rows}

@@ -6,7 +6,6 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Iterable
 
 from sqlite_utils import Database
@@ -130,11 +129,9 @@ def _reports(db: Database, at: datetime, window: timedelta = DAY) -> set[int]:
         [(at - window).isoformat(), at.isoformat()])}
 
 
-@lru_cache(maxsize=1)
 def _pos_tokenizer():
-    import jieba.posseg
-    from bot.classifier import tokenizer
-    return jieba.posseg.POSTokenizer(tokenizer())
+    from bot.classifier import pos_tokenizer
+    return pos_tokenizer()
 
 
 def topics(texts: list[str], top: int = 6) -> list[tuple[str, int]]:
