@@ -12,7 +12,7 @@ from bot import ledger
 from bot.cases import GENESIS, chain_hash
 
 STATE_COLUMNS = ("kind", "status", "level", "due_at", "escalate_by", "assignee", "first_response_at",
-                 "answered_at", "rating", "supervised", "updated_at")
+                 "answered_at", "rating", "supervised", "updated_at", "stage", "outcome", "department")
 INTAKE_COLUMNS = ("number", "town", "village", "kind", "text", "requester", "received_at")
 TABLE_NAMES = {"messages": "收到的消息", "cases": "诉求登记", "events": "事件", "outbox": "已发消息",
                "nags": "催办记录", "corrections": "改类纠正", "job_runs": "定时任务记录",

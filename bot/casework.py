@@ -24,15 +24,16 @@ USAGE = {
     "认领": "认领 编号", "进展": "进展 编号 进展情况", "办结": "办结 编号 办理结果", "上报": "上报 编号 原因",
     "无法解决": "无法解决 编号 原因", "退回": "退回 编号 原因", "改类": "改类 编号 咨询/求助/建议/公开/举报/闲聊",
     "督办": "督办 编号 意见", "确认": "确认 编号", "我的": "我的", "查看": "查看 编号",
-    "转办": "转办 编号 咨询/求助/建议/公开",
+    "转办": "转办 编号 咨询/求助/建议/公开", "交办": "交办 编号 部门 意见",
 }
-NEEDS_NOTE = {"进展", "办结", "上报", "退回", "改类", "无法解决", "转办"}
+NEEDS_NOTE = {"进展", "办结", "上报", "退回", "改类", "无法解决", "转办", "交办"}
 LABEL_WORDS = {"咨询": "consult", "求助": "help", "建议": "suggestion", "公开": "disclosure", "信息公开": "disclosure",
                "举报": "report", "闲聊": "chatter", "催办": "followup"}
 ACTION_NAMES = {"opened": "登记", "claimed": "认领", "progress": "进展", "answered": "办结", "escalated": "上报",
                 "returned": "退回", "relabeled": "改类", "supervised": "督办", "confirmed": "确认", "rated": "评价",
                 "reopened": "不满意，重新办理", "chased": "催办", "forwarded": "移送", "beyond_village": "村里无法解决",
-                "responded": "在群里答复", "seconded": "附议", "viewed": "查看"}
+                "responded": "在群里答复", "seconded": "附议", "viewed": "查看",
+                "handed_over": "交办"}
 LADDER = ("duty", "secretary", "leader", "inspectors")
 TRIAGE_THANKS = "收到，已转交有关人员核实处理。"
 CLUE_THANKS = ("谢谢您的反映。这件事已保密转交镇纪委处理，不会在群里公开，也不会转给村干部。"
@@ -41,7 +42,7 @@ STAFF_ONLY = "这个命令只有本村干部、镇里工作人员和纪委可以
 IN_PRIVATE = "请私聊小微办理。"      # all a group ever hears about a clue command: not even whether it exists
 NOT_FOUND = "没有找到这个编号。"
 CLUE_VERBS = {"认领", "进展", "办结", "查看", "确认", "转办"}   # a clue never goes up, back or to a village cadre
-CLUE_ONLY = "线索由镇纪委直接办理，只能用：认领、进展、办结、查看；疑似线索用：确认、转办。"
+CLUE_ONLY = "线索由镇纪委直接办理，只能用：认领、进展、查看；疑似线索用：确认、转办；受理、处置和办结用“线索 编号 步骤 理由”。"
 
 
 # --- who is told ---------------------------------------------------------------------------------------
@@ -53,6 +54,12 @@ def inspectors(town: Town) -> list[str]:
 def town_desk(town: Town, village: Village) -> list[str]:
     """Who takes a case the village passed up: the town's staff and the village's link leader (if any)."""
     return [p.userid for p in town.staff] + ([village.link_leader.userid] if village.link_leader else [])
+
+
+def county_desk(config) -> list[str]:
+    """Who takes a case a town passed up: the county commission; without a [county] in the configuration, the
+    admins, so that nothing passed up is dropped."""
+    return [p.userid for p in config.county.commission] or list(config.admins)
 
 
 def holders(db: Database, village: Village, case: Case, day: date,
@@ -174,7 +181,8 @@ def open_clue(db: Database, out: Outgoing, ctx: Context, msg: Message, confidenc
     out.members(told, (
         f"【问题线索 {clue.number}】{clue.village}\n收到：{wording.moment(clue.received_at)}\n"
         f"内容：{clue.text}\n反映人平台ID：{clue.requester}（请勿向村干部透露）\n"
-        f"处理后回复“进展 {clue.number} 情况”或“办结 {clue.number} 结果”。"))
+        f"受理请回复“线索 {clue.number} 受理”，再按处置方式回复，如“线索 {clue.number} 初步核实 理由”；"
+        f"办结回复“线索 {clue.number} 办结 属实/部分属实/不属实/诬告 说明”。"))
     cases.append(db, clue.id, actor="小微", action="forwarded", now=ctx.now,
                  note="已通过企业微信应用私信移送镇纪委", to=told, channel="app")
     return CLUE_THANKS
@@ -209,7 +217,8 @@ def command(db: Database, out: Outgoing, ctx: Context, msg: Message, cmd: Comman
     if case.confidential and cmd.verb not in CLUE_VERBS:
         return CLUE_ONLY
     village = ctx.config.village_by_name(case.village)
-    if not case.confidential and not (village and ctx.roles.may_act_on(msg.sender, village)):
+    if not case.confidential and not (village and ctx.roles.may_act_on(msg.sender, village)) \
+            and not county_may_act(ctx, msg.sender, case, cmd.verb):
         return f"编号 {case.number} 是{case.village}的诉求，您没有办理权限。"
     tapped = msg.channel == cards.CHANNEL
     line = (tapped and _stale_tap(ctx, case, cmd.verb, msg.sender)) or VERBS[cmd.verb](
@@ -232,6 +241,14 @@ def _stale_tap(ctx: Context, case: Case, verb: str, userid: str) -> str | None:
     if verb == "上报" and case.level != "village":
         return f"编号 {case.number} 已转{LEVEL_NAMES[case.level]}里办理。"
     return None
+
+
+def county_may_act(ctx: Context, userid: str, case: Case, verb: str) -> bool:
+    """The county commission supervises (督办) and looks at any case, and handles those passed up to it; a
+    department's contact handles the cases handed to that department."""
+    if ctx.roles.is_commission(userid):
+        return case.level == "county" or verb in ("督办", "查看", "交办")
+    return case.level == "county" and case.department is not None and ctx.roles.department_of(userid) == case.department
 
 
 def _town_of(ctx: Context, userid: str) -> str | None:
@@ -262,11 +279,11 @@ def progress(db, out, ctx: Context, msg: Message, note: str, case: Case, village
 
 
 def answer(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village) -> str | None:
+    if case.confidential:   # a clue closes through its ledger (bot/clue_ledger.py), with a finding
+        return f"线索要按台账的步骤办结（先受理、处置，再写结论）：线索 {case.number} 办结 属实/部分属实/不属实/诬告 说明"
     cases.append(db, case.id, actor=msg.sender, action="answered", now=ctx.now, note=note,
                  state={"status": "answered", "answered_at": ctx.now,
                         "first_response_at": case.first_response_at or ctx.now})
-    if case.confidential:
-        return f"线索 {case.number} 已办结并记入台账。"
     told = tell_requester(db, out, case, village, f"编号 {case.number} 已办结：{note}\n满意请回复“满意 {case.number}”，"
                                                   f"不满意请回复“不满意 {case.number} 原因”。", purpose="result")
     # Say where the result went (the group, a draft for the duty cadre, the resident's private chat), not
@@ -282,10 +299,14 @@ def pass_up(db, out, ctx: Context, msg: Message, note: str, case: Case, village:
     cases.append(db, case.id, actor=msg.sender, action="escalated", now=ctx.now, note=note,
                  state={"level": level, "due_at": due, "escalate_by": None, "assignee": None})
     town = ctx.config.town(case.town)
-    told = town_desk(town, village) if level == "town" else list(ctx.config.admins)
+    told = town_desk(town, village) if level == "town" else county_desk(ctx.config)
+    how = ""
+    if level == "county" and ctx.config.county.departments:
+        names = "、".join(d.name for d in ctx.config.county.departments)
+        how = f"\n交有关部门办理请回复“交办 {case.number} 部门 意见”（可交：{names}）；督办请回复“督办 {case.number} 意见”。"
     out.members(told + inspectors(town),
                 f"【上报 {case.number}·{case.kind_name}】{case.village}报{LEVEL_NAMES[level]}里办理\n"
-                f"诉求：{wording.snippet(case.text, 100)}\n原因：{note}\n期限：{wording.day(due)}")
+                f"诉求：{wording.snippet(case.text, 100)}\n原因：{note}\n期限：{wording.day(due)}" + how)
     tell_requester(db, out, case, village, f"编号 {case.number} 村里解决不了，已转{LEVEL_NAMES[level]}里办理"
                                            f"（{wording.snippet(note, 20)}），{wording.day(due)}前答复您。", purpose="passed_up")
     return None if msg.in_group else f"{case.number} 已上报{LEVEL_NAMES[level]}里。"
@@ -334,11 +355,14 @@ def relabel(db, out, ctx: Context, msg: Message, note: str, case: Case, village:
 
 
 def supervise(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village) -> str:
-    if not ctx.roles.is_inspector(msg.sender, case.town):
-        return "督办只能由镇纪委人员发起。"
+    if not (ctx.roles.is_inspector(msg.sender, case.town) or ctx.roles.is_commission(msg.sender)):
+        return "督办只能由镇纪委或县纪委监委人员发起。"
     cases.append(db, case.id, actor=msg.sender, action="supervised", now=ctx.now, note=note,
                  state={"supervised": 1})
-    out.members([case.assignee or village.secretary.userid, village.secretary.userid],
+    department = ctx.config.county.department(case.department) if case.department else None
+    held = [p.userid for p in department.contacts] if department and case.level == "county" else \
+        [case.assignee or village.secretary.userid, village.secretary.userid]
+    out.members(held,
                 f"【纪委督办 {case.number}】{case.village}·{case.kind_name}，期限{wording.day(case.due_at)}\n"
                 f"意见：{note or '请抓紧办理'}")
     return f"已对 {case.number} 督办。"
@@ -397,8 +421,33 @@ def release(db, out, ctx: Context, msg: Message, note: str, case: Case, village:
     return f"已把 {case.number} 转为{village.name}的{KIND_NAMES[kind]}，编号 {request.number}。"
 
 
+def hand_over(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village) -> str:
+    """交办: the county commission hands a case passed up to it to a competent department, which gets the kind's
+    limit; the commission supervises it from there."""
+    if not ctx.roles.is_commission(msg.sender):
+        return "交办只能由县纪委监委人员发起。"
+    if case.level != "county":
+        return f"{case.number} 还没有上报到县纪委监委，不能交办。"
+    name, _, why = note.partition(" ")
+    department = ctx.config.county.department(name)
+    if department is None:
+        names = "、".join(d.name for d in ctx.config.county.departments) or "（配置里还没有部门）"
+        return f"没有“{name}”这个部门。可交办：{names}"
+    due = ctx.due_at(case.kind, ctx.now)
+    cases.append(db, case.id, actor=msg.sender, action="handed_over", now=ctx.now, note=why.strip(),
+                 state={"department": department.name, "due_at": due, "assignee": None, "supervised": 1})
+    out.members([p.userid for p in department.contacts],
+                f"【县纪委监委交办 {case.number}·{case.kind_name}】{case.village}\n"
+                f"诉求：{wording.snippet(case.text, 100)}\n意见：{why.strip() or '请依职责办理'}\n期限：{wording.day(due)}\n"
+                f"进展请回复“进展 {case.number} 情况”，办结请回复“办结 {case.number} 结果”。")
+    out.group(village, f"编号 {case.number} 已由县纪委监委交{department.name}办理，{wording.day(due)}前答复您。",
+              mentions=[case.requester])
+    return f"已把 {case.number} 交{department.name}办理，期限{wording.day(due)}，县纪委监委督办。"
+
+
 VERBS = {"认领": claim, "进展": progress, "办结": answer, "上报": pass_up, "无法解决": beyond_village,
-         "退回": send_back, "改类": relabel, "督办": supervise, "确认": confirm, "查看": show, "转办": release}
+         "退回": send_back, "改类": relabel, "督办": supervise, "确认": confirm, "查看": show, "转办": release,
+         "交办": hand_over}
 
 
 # --- all traffic (bridge, archive): a cadre's reply, a neighbour's support ----------------------------
@@ -581,6 +630,8 @@ def status_line(db: Database, case: Case, roles=None) -> str:
 
 def holder_name(case: Case, events: list[dict], roles) -> str:
     """Who handles it, as a resident would say it: the cadre by post and name, or the town, or the county."""
+    if case.level == "county" and case.department:
+        return f"县纪委监委已交{case.department}办理"
     if case.level != "village":
         return f"已转{LEVEL_NAMES[case.level]}里办理"
     person = roles.person(case.assignee) if roles is not None and case.assignee else None
@@ -623,7 +674,9 @@ def rungs(p: Pressing) -> list[str]:
     if p.case.confidential:
         return ["inspectors"]                  # clues are the inspectors' own ledger
     if p.case.level == "county":
-        return ["inspectors"] if p.overdue_days else []
+        # A department it was handed to is pressed like a holder; overdue, the supervising commission hears.
+        held = ["duty"] if p.case.department else []
+        return held + (["inspectors"] if p.overdue_days else [])
     if p.case.level == "town":
         return ["duty"] if p.overdue_days <= 1 else ["duty", "inspectors"]
     return list(dict.fromkeys(["duty", LADDER[min(max(p.overdue_days - 1, 0), 3)]]))

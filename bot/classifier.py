@@ -113,6 +113,14 @@ def tokenizer() -> jieba.Tokenizer:
     return tk
 
 
+@functools.lru_cache(maxsize=1)
+def pos_tokenizer():
+    """The one part-of-speech tagger over `tokenizer()`. One only: jieba's POSTokenizer takes the user dictionary's
+    tags from its tokenizer on first use and clears them there, so a second tagger would never see them."""
+    import jieba.posseg
+    return jieba.posseg.POSTokenizer(tokenizer())
+
+
 def _length_bucket(n: int) -> str:
     for i, limit in enumerate((4, 10, 25, 60, 150)):
         if n <= limit:

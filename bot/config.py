@@ -89,6 +89,25 @@ class Town:
 
 
 @dataclass(frozen=True)
+class Department:
+    """A county department a case can be handed to (交办), and who there receives it."""
+    name: str
+    contacts: tuple[Person, ...]
+
+
+@dataclass(frozen=True)
+class County:
+    """The county discipline commission (县纪委监委): it takes what a town passes up, hands it to a department and
+    supervises it; its members may act on the clues of every town."""
+    name: str = ""
+    commission: tuple[Person, ...] = ()
+    departments: tuple[Department, ...] = ()
+
+    def department(self, name: str) -> Department | None:
+        return next((d for d in self.departments if d.name == name), None)
+
+
+@dataclass(frozen=True)
 class Server:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -202,6 +221,7 @@ class Config:
     kf: Kf = Kf()
     desk: Desk = Desk()
     power_list: PowerList = PowerList(())   # load_config always fills it: the shipped list, or the county's
+    county: County = County()
 
     def villages(self) -> Iterator[Village]:
         for town in self.towns:
@@ -246,7 +266,8 @@ _SECTION_KEYS = {
     "audit": _keys(Audit), "archive": _keys(Archive), "kf": _keys(Kf), "desk": _keys(Desk),
     "power_list": frozenset({"file", "items", "start"}),
 }
-_TOP_KEYS = frozenset(_SECTION_KEYS) | {"towns"}
+_TOP_KEYS = frozenset(_SECTION_KEYS) | {"towns", "county"}
+_COUNTY_KEYS, _DEPARTMENT_KEYS = _keys(County), _keys(Department)
 _TOWN_KEYS, _VILLAGE_KEYS = _keys(Town), _keys(Village, "town")
 _PERSON_KEYS, _CADRE_KEYS = _keys(Person), _keys(Cadre)
 
@@ -460,10 +481,11 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     if not towns:
         raise r.fail("towns", "至少要配置一个镇（[[towns]]）及其村（[[towns.villages]]）")
     _check_across(r, towns)
+    county = _county(r, raw.get("county", {}), towns)
     return Config(path=path, server=server, storage_path=storage_path, wecom=wecom, aibot=aibot, bridge=bridge,
                   rules=rules, schedule=schedule, admins=admins, towns=towns, warnings=tuple(r.warnings),
                   admin_webhook_key=admin_webhook_key, audit=audit, archive=archive, kf=kf, desk=desk,
-                  power_list=power_list)
+                  power_list=power_list, county=county)
 
 
 def _refuse_unknown_sections(r: _Reader, raw: Mapping[str, Any]) -> None:
@@ -571,6 +593,30 @@ def _town(r: _Reader, data: Any, index: int) -> Town:
         raise r.fail(f"{where}.villages", "这个镇还没有配置任何村")
     return Town(name=name, inspectors=inspectors, villages=villages, staff=staff,
                 inspector_webhook_key=r.value(data, "inspector_webhook_key", where, str, "", secret=True))
+
+
+def _county(r: _Reader, data: Any, towns: tuple[Town, ...]) -> County:
+    data = r.convert(data, dict, "county")
+    r.known(data, "county", _COUNTY_KEYS)
+    commission = r.people(data, "commission", "county")
+    departments = []
+    for i, d in enumerate(r.value(data, "departments", "county", list, [])):
+        where = f"county.departments[{i}]"
+        d = r.convert(d, dict, where)
+        r.known(d, where, _DEPARTMENT_KEYS)
+        name = r.value(d, "name", where, str)
+        if any(x.name == name for x in departments):
+            raise r.fail(f"{where}.name", f"部门 {name} 重复")
+        departments.append(Department(name=name, contacts=r.people(d, "contacts", where)))
+    if departments and not commission:
+        raise r.fail("county.commission", "配置了可交办的部门，就要配置县纪委监委的人员：交办和督办由他们发起")
+    cadres = {c.userid: f"{t.name}·{v.name}" for t in towns for v in t.villages for c in v.cadres}
+    for i, p in enumerate(commission):
+        if p.userid in cadres:
+            raise r.fail(f"county.commission[{i}].userid", f"{p.userid} 同时是{cadres[p.userid]}的村干部，"
+                                                           "举报他的线索会发到他本人手上；请只保留一个身份")
+    return County(name=r.value(data, "name", "county", str, ""), commission=commission,
+                  departments=tuple(departments))
 
 
 def _village(r: _Reader, data: Any, town: str, index: int) -> Village:

@@ -17,7 +17,7 @@ from typing import Iterable
 from sqlite_utils import Database
 
 from bot import drafts, duty, kf_window
-from bot.config import Config, Town, Village
+from bot.config import Config, Person, Town, Village
 from bot.inbox import Message
 from bot.outbox import ALERT_PREFIX, APP_MARKDOWN_LIMIT, clip, enqueue, markdown_payload, text_payload
 from bot.storage import insert_once
@@ -26,6 +26,9 @@ CLUE_NUMBER = re.compile(r"J\d{4}-\d{3,}", re.I)
 GROUP_SEND_LIMIT = 4000   # bytes: add_msg_template's text.content
 WINDOW = 10          # characters of a clue's text that, found in a message, count as quoting it
 _SPACE = re.compile(r"\s+")
+# The one thing about a clue a group may ever read: a cadre found wrongly accused is cleared (澄清正名). Built here,
+# at the choke point, from the organ and the cadre's configured post and name only: no clue text, number or reporter.
+CLEARANCE = "【澄清正名】经{organ}核实，群众反映{person}同志的问题不属实，特此澄清正名。"
 
 
 class ConfidentialityBreach(RuntimeError):
@@ -177,6 +180,10 @@ class Outgoing:
             drafts.record(self.db, village=village.name, text=text, handed_to=[c.userid for c in cadres],
                           now=self.now, case_id=case_id, purpose=purpose)
 
+    def clearance(self, village: Village, organ: str, person: Person) -> None:
+        """Publish a 澄清正名 notice in the cleared cadre's village group; it still passes the clue check."""
+        self.group(village, CLEARANCE.format(organ=organ, person=person.display), mentions=[person.userid])
+
     def inspectors_group(self, town: Town, text: str) -> None:
         """The robot of the town inspectors' own group (not a village group)."""
         self._put(Audience("inspectors", town.name), "robot", town.inspector_webhook_key, markdown_payload(text), text)
@@ -225,13 +232,15 @@ class Outgoing:
     def _may_see(self, audience: Audience, clue: _Clue) -> bool:
         if not clue.town:    # a clue number with no live clue behind it (released, or never was): inspectors only
             return audience.kind == "inspectors" or (audience.kind == "person" and any(
-                p.userid == audience.name for t in self.config.towns for p in t.inspectors))
+                p.userid == audience.name for t in self.config.towns for p in (*t.inspectors,
+                                                                               *self.config.county.commission)))
         if audience.kind == "inspectors":
             return audience.name == clue.town
         if audience.kind == "person":
             town = self.config.town(clue.town) if clue.town in {t.name for t in self.config.towns} else None
             inspector = town is not None and any(p.userid == audience.name for p in town.inspectors)
-            return inspector or (audience.private and audience.name == clue.requester)
+            commission = any(p.userid == audience.name for p in self.config.county.commission)
+            return inspector or commission or (audience.private and audience.name == clue.requester)
         return False   # a village group, the admins
 
     def _mentioned(self, text: str, audience: Audience) -> list[_Clue]:

@@ -1,4 +1,5 @@
-"""Who someone is, from the configuration: the village's cadres, the town's staff and inspectors, admins.
+"""Who someone is, from the configuration: the village's cadres, the town's staff and inspectors, the county
+commission and the departments it hands cases to, admins.
 Everyone else is a resident, who is never required to give a real name."""
 from __future__ import annotations
 
@@ -29,6 +30,9 @@ class Roles:
                     self._add(Role("cadre", c, town, village))
                 if village.link_leader:
                     self._add(Role("leader", village.link_leader, town, village))
+        # County people belong to no town, so they are kept apart: a town's role list stays a town's.
+        self._commission = {p.userid: p for p in config.county.commission}
+        self._department = {c.userid: (d.name, c) for d in config.county.departments for c in d.contacts}
 
     def _add(self, role: Role) -> None:
         self._by_user.setdefault(role.person.userid, []).append(role)
@@ -37,7 +41,21 @@ class Roles:
         return self._by_user.get(userid, [])
 
     def is_staff(self, userid: str) -> bool:
-        return bool(self.of(userid)) or userid in self.config.admins
+        return (bool(self.of(userid)) or userid in self.config.admins or userid in self._commission
+                or userid in self._department)
+
+    def is_commission(self, userid: str) -> bool:
+        """A member of the county discipline commission (县纪委监委)."""
+        return userid in self._commission
+
+    def department_of(self, userid: str) -> str | None:
+        """The county department this person receives handed-over cases for."""
+        found = self._department.get(userid)
+        return found[0] if found else None
+
+    def may_handle_clue(self, userid: str, town: str) -> bool:
+        """Clues are the inspectors' of their town, and the county commission's everywhere."""
+        return self.is_inspector(userid, town) or self.is_commission(userid)
 
     def is_inspector(self, userid: str, town: str | None = None) -> bool:
         return any(r.kind == "inspector" and (town is None or r.town.name == town) for r in self.of(userid))
@@ -57,4 +75,6 @@ class Roles:
 
     def person(self, userid: str) -> Person | None:
         roles = self.of(userid)
-        return roles[0].person if roles else None
+        if roles:
+            return roles[0].person
+        return self._commission.get(userid) or (self._department[userid][1] if userid in self._department else None)

@@ -507,3 +507,11 @@ def m0015(db: Database) -> None:
             at TEXT NOT NULL,
             UNIQUE (village, item, period, rung, day)
         )""")
+
+
+@MIGRATIONS(name="0016_clue_ledger_county")
+def m0016(db: Database) -> None:
+    # The clue ledger's step and outcome (受理 … 办结; 属实 … 诬告) and the county department a case was handed to
+    # (交办): folded from events like the rest of case_state, so `xiaowei audit verify` re-checks them too.
+    for column in ("stage", "outcome", "department"):
+        db.execute(f"ALTER TABLE case_state ADD COLUMN {column} TEXT")

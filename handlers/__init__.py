@@ -3,7 +3,7 @@ reading, and a possible report comes before everything the classifier could othe
 from __future__ import annotations
 
 from bot.dispatch import Handler
-from handlers import addressed, commands, desk, followups, gongshi, help, reports, requests, traffic
+from handlers import addressed, clues, commands, desk, followups, gongshi, help, reports, requests, traffic
 
 
 def default_handlers() -> list[Handler]:
@@ -11,6 +11,7 @@ def default_handlers() -> list[Handler]:
         Handler("help", help.match, help.act),
         Handler("desk", desk.match, desk.act),
         Handler("addressed", addressed.match, addressed.act),
+        Handler("clue", clues.match, clues.act),
         Handler("command", commands.match, commands.act),
         Handler("gongshi", gongshi.match, gongshi.act),
         Handler("report", reports.match, reports.act),

@@ -25,15 +25,32 @@ CADRE_HELP = """干部常用命令（在群里@小微 或私聊小微）：
 公示 事项 标题（换行写内容），如“公示 财务收支 11月财务收支”
 更正公示 3 内容 ｜ 撤回公示 3 原因 ｜ 公示（看正在公示的和待公开的）"""
 
+# Only privately, and only to those who act on clues: a group never reads how clues are handled.
+INSPECTOR_HELP = """纪委线索台账（只能私聊小微）：
+线索 12 受理 ｜ 线索 12 初步核实 理由
+（12 是今年的 J2026-012，也可以写全）
+处置方式：谈话函询、初步核实、暂存待查、予以了结；初步核实后可以立案审查调查
+办结：线索 12 办结 属实/部分属实/不属实/诬告 说明
+不属实可以澄清正名：线索 12 办结 不属实 澄清 干部姓名 说明"""
+COUNTY_HELP = "县纪委监委：交办 101 部门 意见（交有关部门办理并督办）"
+
 
 def match(msg: Message, ctx: MessageContext) -> str | None:
     text = normalize(msg.text).strip().lower()
     # With a bridge every group message arrives; only an @-mention or a private chat asks the bot itself.
     if text in WORDS and not msg.media and (msg.mentions_bot or not msg.in_group):
-        return "cadre" if ctx.roles.is_staff(msg.sender) else "resident"
+        if not ctx.roles.is_staff(msg.sender):
+            return "resident"
+        if msg.in_group:
+            return "cadre"
+        if ctx.roles.is_commission(msg.sender):
+            return "county"
+        return "inspector" if ctx.roles.is_inspector(msg.sender) else "cadre"
     return None
 
 
 async def act(msg: Message, audience: str, ctx: MessageContext) -> None:
-    text = RESIDENT_HELP + ("\n\n" + CADRE_HELP if audience == "cadre" else "")
+    text = RESIDENT_HELP if audience == "resident" else "\n\n".join(
+        [RESIDENT_HELP, CADRE_HELP] + ([INSPECTOR_HELP] if audience in ("inspector", "county") else [])
+        + ([COUNTY_HELP] if audience == "county" else []))
     await ctx.answer(lambda db, out: text)

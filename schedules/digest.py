@@ -8,17 +8,18 @@ from __future__ import annotations
 import asyncio
 import statistics
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Sequence
 
 from sqlite_utils import Database
 
-from bot import ledger, wording
+from bot import ledger, trends, wording
 from bot.casework import inspectors
 from bot.config import Town
 from bot.desk import charts
 from bot.desk import queries as desk_queries
 from bot.outbound import Outgoing
+from bot.trends import DigestNumbers
 from bot.outbox import APP_MARKDOWN_LIMIT, MARKDOWN_LIMIT
 from schedules import digest_customer
 from bot.publicity_due import Timeliness, obligations, timeliness
@@ -27,21 +28,26 @@ from bot.context import JobContext
 from bot.jobs import Job
 
 KIND_SHORT = {"consult": "咨询", "help": "求助", "suggestion": "建议", "disclosure": "公开"}
-MAX_CLUES, MAX_SILENT = 5, 15
+MAX_CLUES, MAX_SILENT, MAX_NUMBERS = 5, 15, 10
 
 
 async def run(ctx: JobContext) -> None:
+    if not ctx.calendar.is_workday(ctx.day):
+        return        # the next working day's digest covers the weekend or the holiday
+    since = trends.digest_window(ctx.calendar, ctx.at, ctx.config.schedule.digest)
     # One head for the day, read before any town's digest: every town's inspectors see the same anchor.
     chain = await ctx.read(ledger.head)
     # Counted on a reader (jieba and a week of cases), one pass over the county for each count, so the writer
     # only holds the sends and the run marks.
     stats = await ctx.read(gather_all, ctx.config.towns, ctx.at, ctx.calendar, ctx.roles,
-                           ctx.config.rules.unanswered_hours, bool(ctx.config.bridge.secret))
+                           ctx.config.rules.unanswered_hours, bool(ctx.config.bridge.secret), ctx.at - since)
+    numbers = await ctx.read(trends.digest_numbers, ctx.config.towns, ctx.at, ctx.calendar)
     # Customer groups' own lines (亮明身份, WeCom's activity counts, unconfirmed group sends), per town.
     extra = await ctx.read(digest_customer.gather_all, ctx.config, ctx.at, stats)
     owed = await ctx.read(publicity_timeliness, ctx)
     sent = await ctx.once_many([(t.name, lambda db, out, t=t: send(db, out, ctx, t, stats[t.name], chain,
-                                                                   extra.get(t.name, []), owed[t.name]))
+                                                                   numbers[t.name], since, extra.get(t.name, []),
+                                                                   owed[t.name]))
                                 for t in ctx.config.towns])
     if sent and not ctx.rehearsal:   # a re-run that sent nothing adds no second line for the day
         await asyncio.to_thread(ledger.append_anchor, ctx.config.audit.anchor_file, ctx.day, *chain)
@@ -60,26 +66,31 @@ async def send_charts(ctx: JobContext) -> None:
 
 
 def send(db: Database, out: Outgoing, ctx: JobContext, town: Town, stats: TownStats,
-         chain: tuple[int, str] | None = None, extra: Sequence[str] = (),
-         publicity: list[Timeliness] = ()) -> None:
+         chain: tuple[int, str] | None = None, numbers: DigestNumbers | None = None,
+         since: datetime | None = None, extra: Sequence[str] = (), publicity: list[Timeliness] = ()) -> None:
     hours = ctx.config.rules.unanswered_hours
     # The private copy is app markdown, which WeCom caps at 2048 bytes; the group robot allows 4096.
     for text in compose(town, ctx.day, stats, hours, private=True, limit=APP_MARKDOWN_LIMIT, chain=chain,
-                        extra=extra, publicity=publicity):
+                        numbers=numbers, since=since, extra=extra, publicity=publicity):
         out.members(inspectors(town), text, markdown=True)
     if town.inspector_webhook_key:
-        for text in compose(town, ctx.day, stats, hours, private=False, extra=extra, publicity=publicity):
+        for text in compose(town, ctx.day, stats, hours, private=False, numbers=numbers, since=since, extra=extra,
+                            publicity=publicity):
             out.inspectors_group(town, text)
 
 
 def compose(town: Town, day: date, stats: TownStats, hours: int, *, private: bool,
-            limit: int = MARKDOWN_LIMIT, chain: tuple[int, str] | None = None, extra: Sequence[str] = (),
+            limit: int = MARKDOWN_LIMIT, chain: tuple[int, str] | None = None,
+            numbers: DigestNumbers | None = None, since: datetime | None = None, extra: Sequence[str] = (),
             publicity: list[Timeliness] = ()) -> list[str]:
     """The digest and, when some villages did not fit, the detail messages; each within `limit` bytes.
-    `chain`: the audit chain's (count, head), shown in the private copy only; `extra`: town lines other modules
-    add (schedules/digest_customer.py), after the zombie groups."""
-    head = [f"**巡群日报·{town.name}** {wording.day(day)}", *_totals(stats.villages, hours)]
-    tail = _clues(stats, private) + _silent(stats) + list(extra) + _topics(stats) + _publicity(publicity) \
+    `chain`: the audit chain's (count, head), shown in the private copy only. `numbers`: the case numbers behind
+    the counts and the week-on-week change (clue numbers privately only). `since`: where the window starts.
+    `extra`: town lines other modules add (schedules/digest_customer.py), after the zombie groups; `publicity`:
+    each village's 公开及时率 and what is late."""
+    head = [f"**巡群日报·{town.name}** {wording.day(day)}", *_totals(stats.villages, hours, _window(day, since))]
+    tail = _clues(stats, private) + _numbers(numbers, private) + _silent(stats) + list(extra) + _topics(stats) \
+        + _publicity(publicity) \
         + (_chain(chain) if private else [])
     ranked = sorted(stats.villages, key=lambda s: s.concern, reverse=True)
     more = f"另有 {len(ranked)} 个村（社区）见下条明细"   # reserved at its longest
@@ -95,13 +106,44 @@ def compose(town: Town, day: date, stats: TownStats, hours: int, *, private: boo
     return ["\n".join(head + ["**各村**", *shown] + tail)]
 
 
-def _totals(villages: list[VillageStats], hours: int) -> list[str]:
+def _window(day: date, since: datetime | None) -> str:
+    """过去24小时, or since which working day's digest (Monday's covers the weekend, the first after a holiday
+    the holiday)."""
+    if since is None or since.date() == day - timedelta(days=1):
+        return "过去24小时"
+    return f"自{wording.day(since)}日报以来"
+
+
+def _numbers(numbers: DigestNumbers | None, private: bool) -> list[str]:
+    """The numbers behind the counts, so an inspector can look each one up (查看 编号)."""
+    if numbers is None:
+        return []
+    lines = []
+    week = numbers.week
+    this, before = sum(week.this_week.values()), sum(week.last_week.values())
+    if this or before:
+        change = f"{week.change:+d}" + (f"，{week.ratio:+.0%}" if week.ratio is not None else "")
+        lines.append(f"**周环比**：近7天收到诉求 {this} 件，前7天 {before} 件（{change}）")
+    for label, found in (("超期", numbers.overdue), ("近7天不满意", numbers.unsatisfied)):
+        if found:
+            lines.append(f"**{label}**：{_listed(found)}")
+    if private and numbers.open_clues:
+        late = f"｜超期未受理：{_listed(numbers.overdue_clues)}" if numbers.overdue_clues else ""
+        lines.append(f"**在办线索 {len(numbers.open_clues)} 条**：{_listed(numbers.open_clues)}{late}")
+    return lines
+
+
+def _listed(numbers: list[str], most: int = MAX_NUMBERS) -> str:
+    return "、".join(numbers[:most]) + (f" 等 {len(numbers)} 件" if len(numbers) > most else "")
+
+
+def _totals(villages: list[VillageStats], hours: int, window: str = "过去24小时") -> list[str]:
     received = sum((v.received for v in villages), start=Counter())
     kinds = " ".join(f"{KIND_SHORT[k]}{n}" for k, n in received.most_common())
     overdue = sum(v.overdue for v in villages)
     waits = [w for v in villages for w in v.waits]
     rated = sum(v.rated for v in villages)
-    lines = [f"过去24小时收到诉求 {sum(received.values())} 件" + (f"（{kinds}）" if kinds else "")
+    lines = [f"{window}收到诉求 {sum(received.values())} 件" + (f"（{kinds}）" if kinds else "")
              + f"，答复 {sum(v.answered for v in villages)} 件",
              f"在办 {sum(v.open for v in villages)}｜将到期 {sum(v.due_soon for v in villages)}｜"
              + (f'<font color="warning">超期 {overdue}</font>' if overdue else "超期 0")

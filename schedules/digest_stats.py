@@ -6,7 +6,6 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Iterable
 
 from sqlite_utils import Database
@@ -63,26 +62,27 @@ def gather(db: Database, town: Town, at: datetime, calendar: WorkCalendar, roles
 
 
 def gather_all(db: Database, towns: Iterable[Town], at: datetime, calendar: WorkCalendar, roles: Roles,
-               unanswered_hours: int, sees_all_traffic: bool) -> dict[str, TownStats]:
+               unanswered_hours: int, sees_all_traffic: bool, window: timedelta = DAY) -> dict[str, TownStats]:
     """Every town's numbers from one pass over the county per count (the active cases are streamed, never all
-    in memory), instead of a query per town over the whole county; keyed by town name."""
+    in memory), instead of a query per town over the whole county; keyed by town name. `window`: how far back
+    the day's counts reach (since the last working day's digest: over a weekend, three days)."""
     towns = list(towns)
     stats = {v.name: VillageStats(v.name) for t in towns for v in t.villages}
     wanted = {t.name for t in towns}
     # Only the last week's intake and answers: the morning job must not read the county's whole history.
-    for c in cases.find(db, since=at - WEEK, stream=True):
+    for c in cases.find(db, since=min(at - WEEK, at - window), stream=True):
         s = stats.get(c.village)
         if s is None or c.town not in wanted:
             continue
-        if at - DAY <= c.received_at < at and c.kind in cases.REQUEST_KINDS and c.status != "dismissed":
+        if at - window <= c.received_at < at and c.kind in cases.REQUEST_KINDS and c.status != "dismissed":
             s.received[c.kind] += 1
         if c.first_response_at and c.received_at < at:
             s.waits.append(c.first_response_at - c.received_at)
-    for c in cases.find(db, statuses=("answered", "closed"), answered_since=at - WEEK, stream=True):
+    for c in cases.find(db, statuses=("answered", "closed"), answered_since=min(at - WEEK, at - window), stream=True):
         s = stats.get(c.village)
         if s is None or c.town not in wanted:
             continue
-        s.answered += c.answered_at >= at - DAY
+        s.answered += c.answered_at >= at - window
         s.rated += c.rating is not None
         s.satisfied += c.rating == "满意"
     quiet_since = at - timedelta(hours=unanswered_hours)
@@ -101,38 +101,37 @@ def gather_all(db: Database, towns: Iterable[Town], at: datetime, calendar: Work
         for name, s in stats.items():
             s.silent = name not in busy
     clues: dict[str, list[Case]] = {t.name: [] for t in towns}
-    for c in cases.find(db, confidential=True, since=at - DAY):
+    for c in cases.find(db, confidential=True, since=at - window):
         if c.received_at < at and c.town in clues:
             clues[c.town].append(c)
-    reports = _reports(db, at)
+    reports = _reports(db, at, window)
     return {t.name: TownStats([stats[v.name] for v in t.villages], clues[t.name],
-                              topics(_texts(db, t, at, roles, reports)), sees_all_traffic) for t in towns}
+                              topics(_texts(db, t, at, roles, reports, window)), sees_all_traffic) for t in towns}
 
 
-def _texts(db: Database, town: Town, at: datetime, roles: Roles, reports: set[int]) -> list[str]:
+def _texts(db: Database, town: Town, at: datetime, roles: Roles, reports: set[int],
+           window: timedelta = DAY) -> list[str]:
     names = [v.name for v in town.villages]
     # Residents' group messages of the day; reports are left out so no clue leaks through a topic word.
     rows = db.execute(
         f"SELECT m.id, m.text, m.sender FROM messages m WHERE m.chattype = 'group' "
         f"AND m.village IN ({', '.join('?' * len(names))}) AND m.received_at >= ? AND m.received_at < ?",
-        [*names, (at - DAY).isoformat(), at.isoformat()])
+        [*names, (at - window).isoformat(), at.isoformat()])
     return [text for message_id, text, sender in rows if message_id not in reports and not roles.is_staff(sender)]
 
 
-def _reports(db: Database, at: datetime) -> set[int]:
+def _reports(db: Database, at: datetime, window: timedelta = DAY) -> set[int]:
     """The messages of the day that are (or were re-labelled as) reports: one look for the county. A case keeps
     its message's receipt time, so the day's cases are the day's messages' cases."""
     return {r[0] for r in db.execute(
         "SELECT c.message_id FROM cases c JOIN case_state s ON s.case_id = c.id WHERE c.received_at >= ? "
         "AND c.received_at < ? AND s.kind = 'report' AND c.message_id IS NOT NULL",
-        [(at - DAY).isoformat(), at.isoformat()])}
+        [(at - window).isoformat(), at.isoformat()])}
 
 
-@lru_cache(maxsize=1)
 def _pos_tokenizer():
-    import jieba.posseg
-    from bot.classifier import tokenizer
-    return jieba.posseg.POSTokenizer(tokenizer())
+    from bot.classifier import pos_tokenizer
+    return pos_tokenizer()
 
 
 def topics(texts: list[str], top: int = 6) -> list[tuple[str, int]]:

@@ -122,13 +122,23 @@ def nag_town(db: Database, out: Outgoing, ctx: JobContext, town: Town, found: li
         if p.case.level == "village" and not p.case.confidential:
             continue      # sent back to the village since the pass: its own run presses it from tomorrow
         for rung in rungs(p):
-            assignee = ctx.roles.person(p.case.assignee) if p.case.assignee else None
-            people = ([assignee] if assignee else list(town.staff) or list(town.inspectors)) \
-                if rung == "duty" else list(town.inspectors)
+            people = town_people(ctx, town, p.case, rung)
             if _record(db, p.case, rung, people, ctx):
                 for person in people:
                     notes[(rung, person.userid)].append(_line(p, where=True))
     _send(out, notes, f"{town.name}（镇、县办理）")
+
+
+def town_people(ctx: JobContext, town: Town, case: Case, rung: str) -> list[Person]:
+    """Who a case above the village is pressed to. At the county the department it was handed to holds it, and
+    the county commission, which supervises it, hears when it is overdue (the town's inspectors without one)."""
+    county = ctx.config.county
+    if case.level == "county" and not case.confidential and county.commission:
+        department = county.department(case.department) if case.department else None
+        return list(department.contacts) if department and rung == "duty" else list(county.commission)
+    assignee = ctx.roles.person(case.assignee) if case.assignee else None
+    return ([assignee] if assignee else list(town.staff) or list(town.inspectors)) \
+        if rung == "duty" else list(town.inspectors)
 
 
 def _record(db: Database, case: Case, rung: str, people: list[Person], ctx: JobContext) -> bool:

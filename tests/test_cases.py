@@ -93,7 +93,7 @@ async def test_a_report_goes_only_to_the_inspectors_and_into_the_ledger(service,
 
 async def test_village_cadres_cannot_see_or_touch_a_clue(service, standin):
     await say(service, standin, "村会计贪污了修路的钱，账上做了假，我要举报")
-    for verb in ("查看 J2026-001", "办结 J2026-001 已处理", "认领 J2026-001"):
+    for verb in ("查看 J2026-001", "办结 J2026-001 已处理", "认领 J2026-001", "线索 J2026-001 受理"):
         await say(service, standin, f"{verb}", userid="cn-li")                  # in the group: one line
         assert last_response(standin) == "请私聊小微办理。"
         await say(service, standin, f"{verb}", userid="cn-li", chattype="single", chatid=None)
@@ -103,8 +103,13 @@ async def test_village_cadres_cannot_see_or_touch_a_clue(service, standin):
     await say(service, standin, "办结 J2026-001 已约谈，情况属实，已责令退回", userid="zjw-hu")
     assert last_response(standin) == "请私聊小微办理。"                          # even an inspector, in a group
     assert case_row(service.bot, "J2026-001")["status"] == "open"
+    # Privately, an inspector closes a clue through its ledger, with a finding, not with free text.
     await say(service, standin, "办结 J2026-001 已约谈，情况属实，已责令退回", userid="zjw-hu", chattype="single",
               chatid=None)
+    assert last_response(standin).startswith("线索要按台账的步骤办结")
+    assert case_row(service.bot, "J2026-001")["status"] == "open"
+    for step in ("受理", "谈话函询 约谈村会计", "办结 属实 已责令退回"):
+        await say(service, standin, f"线索 J2026-001 {step}", userid="zjw-hu", chattype="single", chatid=None)
     assert case_row(service.bot, "J2026-001")["status"] == "answered"
 
 

@@ -103,7 +103,8 @@ async def test_a_restart_in_the_middle_finishes_the_rest_and_repeats_nothing(con
     clock.set("2026-12-01T08:05:00+08:00")
     bot = await started(config, clock)
     # The customer-group checks (07:30, 07:40) are within the window too; they find no customer group here.
-    assert await Scheduler(bot.jobs, config).catch_up() == ["duty_notice", "identity", "customer_stats", "digest"]
+    assert await Scheduler(bot.jobs, config).catch_up() == ["duty_notice", "identity", "customer_stats", "digest",
+                                                            "monthly_report"]
     await bot.jobs.run("duty_notice")     # and the cron firing on top of it
     await bot.settle()
     assert [len(private(standin, s)) for s in SECRETARIES] == [1, 1, 1, 1]
@@ -130,10 +131,11 @@ async def test_a_late_start_within_the_window_catches_up_once(config, clock, sta
     bot = await started(config, clock)
     import_example_roster(bot)
     scheduler = Scheduler(bot.jobs, config)
-    assert await scheduler.catch_up() == ["duty_notice", "identity", "customer_stats", "digest"]   # not news, nags
+    due = ["duty_notice", "identity", "customer_stats", "digest", "monthly_report"]   # not news (09:00), nags (09:30)
+    assert await scheduler.catch_up() == due
     await bot.settle()
     assert len(robot_texts(standin)) == 1
-    assert await scheduler.catch_up() == ["duty_notice", "identity", "customer_stats", "digest"]   # a second start-up the same morning
+    assert await scheduler.catch_up() == due   # a second start-up the same morning
     await bot.settle()
     assert len(robot_texts(standin)) == 1
     assert [r["ran_at"] for r in rows(bot, "SELECT ran_at FROM job_runs WHERE job = 'duty_notice' "
@@ -189,7 +191,7 @@ async def test_the_scheduler_puts_each_job_at_its_configured_time(config, clock)
     assert times == {"duty_notice": (8, 0, "Asia/Shanghai"), "news": (9, 0, "Asia/Shanghai"),
                      "group_send": (9, 10, "Asia/Shanghai"), "group_send_check": (10, 30, "Asia/Shanghai"),
                      "nags": (9, 30, "Asia/Shanghai"), "publicity": (9, 40, "Asia/Shanghai"),
-                     "digest": (8, 0, "Asia/Shanghai"),
+                     "digest": (8, 0, "Asia/Shanghai"), "monthly_report": (8, 0, "Asia/Shanghai"),
                      "identity": (7, 30, "Asia/Shanghai"), "customer_stats": (7, 40, "Asia/Shanghai")}
     await scheduler.stop()
     await bot.stop()
