@@ -28,7 +28,7 @@ from bot.context import JobContext
 from bot.jobs import Job
 
 KIND_SHORT = {"consult": "咨询", "help": "求助", "suggestion": "建议", "disclosure": "公开"}
-MAX_CLUES, MAX_SILENT, MAX_NUMBERS = 5, 15, 10
+MAX_CLUES, MAX_SILENT, MAX_NUMBERS = 5, 10, 5   # the rest of each list is on the desk
 
 
 async def run(ctx: JobContext) -> None:
@@ -90,10 +90,18 @@ def compose(town: Town, day: date, stats: TownStats, hours: int, *, private: boo
     each village's 公开及时率 and what is late."""
     head = [f"**巡群日报·{town.name}** {wording.day(day)}", *_totals(stats.villages, hours, _window(day, since))]
     tail = _clues(stats, private) + _numbers(numbers, private) + _silent(stats) + list(extra) + _topics(stats) \
-        + _publicity(publicity) \
-        + (_chain(chain) if private else [])
+        + _publicity(publicity)
+    anchor = _chain(chain) if private else []     # the chain's head always stays in the first message
     ranked = sorted(stats.villages, key=lambda s: s.concern, reverse=True)
     more = f"另有 {len(ranked)} 个村（社区）见下条明细"   # reserved at its longest
+    # The town's lines leave room for the three villages of most concern; what does not fit follows in its own
+    # message rather than being clipped.
+    worst = [_village_line(v) for v in ranked[:3]]
+    room, tail, spilled = limit - _size(head + ["**各村**", *worst, more, *anchor]) - 1, [], tail
+    while spilled and _size(tail + spilled[:1]) <= room:
+        tail.append(spilled.pop(0))
+    tail += anchor
+    after = _pages(f"**巡群日报（续）·{town.name}** {wording.day(day)}", spilled, limit) if spilled else []
     budget = limit - _size(head + ["**各村**"] + tail + [more])
     shown: list[str] = []
     for i, village in enumerate(ranked):
@@ -101,9 +109,9 @@ def compose(town: Town, day: date, stats: TownStats, hours: int, *, private: boo
         if _size(shown + [line]) + 1 > budget:
             rest = [_village_line(v) for v in ranked[i:]]
             body = head + ["**各村**", *shown, f"另有 {len(rest)} 个村（社区）见下条明细"] + tail
-            return ["\n".join(body), *_pages(f"**巡群日报明细·{town.name}** {wording.day(day)}", rest, limit)]
+            return ["\n".join(body), *after, *_pages(f"**巡群日报明细·{town.name}** {wording.day(day)}", rest, limit)]
         shown.append(line)
-    return ["\n".join(head + ["**各村**", *shown] + tail)]
+    return ["\n".join(head + ["**各村**", *shown] + tail), *after]
 
 
 def _window(day: date, since: datetime | None) -> str:

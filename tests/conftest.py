@@ -94,7 +94,9 @@ async def service(config, clock):
 
 
 def robot_texts(standin: WeComStandIn, key: str = CHENGNAN_ROBOT) -> list[str]:
-    return [m.get("text", m.get("markdown", {})).get("content", "") for m in standin.robot_messages.get(key, [])]
+    """What a group robot posted as text or markdown (the digest's daily chart image is not text)."""
+    return [m.get("text", m.get("markdown", {})).get("content", "") for m in standin.robot_messages.get(key, [])
+            if m.get("msgtype") != "image"]
 
 
 def rows(bot: Bot, sql: str, args: list | None = None) -> list[dict]:

@@ -3,16 +3,13 @@ export, clue views sealed in the audit chain, and every number of the town page 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
 from datetime import timedelta
-from types import SimpleNamespace
-from typing import Any
 
 import aiohttp
 import pytest
 
 from bot import audit
-from bot.config import Config, Person
+from bot.config import Config
 from bot.desk import session, tokens
 from tests.conftest import CHENGNAN, rows, start_service, stop_service
 
@@ -22,15 +19,10 @@ REPORT = "会计把修路款转到自己老婆的账上，账本都做了假"
 SHUANGHONG = "wrkSFfCgAAcnshuanghong"
 
 
-@dataclass(frozen=True)
-class CountyConfig(Config):
-    """The configuration with a county commission, in the shape the [county] section gives (config.county)."""
-    county: Any = None
-
-
 def with_county(config: Config, userid: str = "xjw-zhou") -> Config:
-    values = {f.name: getattr(config, f.name) for f in fields(config)}
-    return CountyConfig(**values, county=SimpleNamespace(inspectors=(Person(userid, "周正", "县纪委监委干部"),)))
+    """The example configuration's county commission ([county] commission) holds 周正, xjw-zhou."""
+    assert userid in {p.userid for p in config.county.commission}
+    return config
 
 
 async def browser(service, userid: str) -> aiohttp.ClientSession:

@@ -39,9 +39,8 @@ class Scope:
 
 
 def county_members(config: Config) -> set[str]:
-    """The county discipline commission (县纪委监委), from the [county] section when the configuration has one."""
-    county = getattr(config, "county", None)
-    return {p.userid for p in getattr(county, "inspectors", ()) or ()}
+    """The county discipline commission (县纪委监委), from the [county] section."""
+    return {p.userid for p in config.county.commission}
 
 
 def scope_of(config: Config, roles: Roles, userid: str) -> Scope:
