@@ -19,6 +19,12 @@ CANNOT = {
 }
 
 
+def ask_here(village: Village) -> str:
+    """How a resident addresses 小微 in this village's group: only an internal group needs the @ (the AI bot hears
+    nothing else); a customer or gateway group is heard whole, and there is no 小微 member to @."""
+    return "在群里@小微 " if village.group == "internal" else "在群里"
+
+
 @dataclass(frozen=True)
 class Readiness:
     village: Village

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 
 from sqlite_utils import Database
 
-from bot import ledger, wording
+from bot import group_kinds, ledger, wording
 from bot.config import Village
 from bot.context import Context
 from bot.inbox import Message
@@ -137,7 +137,8 @@ def withdraw(db: Database, out: Outgoing, ctx: Context, msg: Message, notice: No
     return f"公示{notice.number}已撤回，原因已告知群众。"
 
 
-def compose(notice: Notice, item: PowerItem, corrected: bool = False, attached: str = "", attached_by: str = "") -> str:
+def compose(notice: Notice, item: PowerItem, corrected: bool = False, attached: str = "", attached_by: str = "",
+            ask: str = "在群里@小微 ") -> str:
     head = ("【更正·" + HEADER[1:] if corrected else HEADER).format(number=notice.number)
     lines = [f"{head}{item.name}（{item.category}）", notice.title]
     if notice.body:
@@ -149,7 +150,7 @@ def compose(notice: Notice, item: PowerItem, corrected: bool = False, attached: 
     if item.before_decision:
         lines.append("这是事前公示：公示期满、群众没有异议后才能实施。")
     lines.append(f"公示期：{wording.day(notice.posted_on)}至{wording.day(notice.ends_on)}。"
-                 f"有异议请在群里@小微 说“公示{notice.number} 您的意见”，或私聊小微，会登记编号，10个工作日内答复。")
+                 f"有异议请{ask}说“公示{notice.number} 您的意见”，或私聊小微，会登记编号，10个工作日内答复。")
     return "\n".join(lines)
 
 
@@ -160,7 +161,8 @@ def announce(out: Outgoing, ctx: Context, village: Village, notice: Notice, item
     in_group = msg is not None and msg.media and msg.in_group and msg.village == village
     poster = ctx.roles.person(msg.sender) if in_group else None
     return _to_group(out, ctx, village, compose(notice, item, corrected, msg.media if in_group else "",
-                                                poster.display if poster else "干部"))
+                                                poster.display if poster else "干部",
+                                                group_kinds.ask_here(village)))
 
 
 def _unseen(msg: Message, village: Village) -> str:

@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlite_utils import Database
 
-from bot import duty, wording
+from bot import duty, group_kinds, wording
 from bot.config import Cadre, Village
 from bot.outbound import Outgoing
 from bot.context import JobContext
@@ -35,7 +35,7 @@ def post(db: Database, out: Outgoing, village: Village, day: date, cadres: list[
 def notice(village: Village, cadres: list[Cadre], day: date) -> str:
     lines = [f"【值班公告】{wording.day(day)}", "今天值班："]
     lines += [f"{c.post}{c.name}" + (f" {c.phone}" if c.phone else "") for c in cadres]
-    lines.append("有事请在群里@小微 说明，值班干部会及时办理答复。")
+    lines.append(f"有事请{group_kinds.ask_here(village)}说明，值班干部会及时办理答复。")
     if village.mini_program_url:
         lines.append(f"也可以在小程序提交：{village.mini_program_url}")
     if village.kf_link:      # 微信客服: residents on personal WeChat can write to 小微 privately

@@ -169,3 +169,19 @@ async def test_a_bridge_villages_posts_are_pushed_to_the_gateway_once_in_order(c
         await server.close()
     assert [g["text"] for g in got] == [f"第{i}条" for i in range(5)]
     assert [g["id"] for g in got] == sorted(g["id"] for g in got) and len({g["id"] for g in got}) == 5
+
+
+def test_only_an_internal_group_is_told_to_at_xiaowei(config):
+    """The AI bot hears an internal group only when @-mentioned; a customer or gateway group is heard whole and
+    has no 小微 member to @, so its duty notice says plainly "在群里" (and so does a 公示, bot/publicity.py)."""
+    from datetime import date
+
+    from schedules.duty_notice import notice
+
+    village = config.village_by_name("城南村")
+    day = date(2026, 12, 1)
+    assert "有事请在群里@小微 说明" in notice(village, list(village.cadres[:1]), day)
+    for kind in ("customer", "bridge"):
+        other = replace(village, group=kind)
+        text = notice(other, list(other.cadres[:1]), day)
+        assert "有事请在群里说明" in text and "@小微" not in text
