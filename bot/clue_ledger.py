@@ -213,6 +213,7 @@ class ClueEntry:
     open: bool
     overdue: bool        # not yet registered (受理) within the acknowledgement limit
     steps: tuple[Step, ...]
+    case_id: int = 0     # for links to the clue's own page on the desk
 
 
 def entries(db: Database, config: Config, now: datetime, *, town: str | None = None,
@@ -236,7 +237,7 @@ def entries(db: Database, config: Config, now: datetime, *, town: str | None = N
                               detail.get("note", "")))
         found.append(ClueEntry(clue.number, clue.town, clue.village, clue.received_at, clue.text, stage_of(clue),
                                clue.outcome, clue.outcome == "诬告", cleared, clue.status != "answered",
-                               clue.stage is None and clue.overdue(now), tuple(steps)))
+                               clue.stage is None and clue.overdue(now), tuple(steps), clue.id))
     return found
 
 
