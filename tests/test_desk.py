@@ -40,6 +40,23 @@ async def get(http: aiohttp.ClientSession, service, path: str) -> tuple[int, str
         return resp.status, body.decode("utf-8", "replace") if resp.content_type != "image/png" else ""
 
 
+async def workbook(http: aiohttp.ClientSession, service, path: str, name: str | None = None):
+    """An export, read back with openpyxl; `name`: the Chinese file name its Content-Disposition must give."""
+    from io import BytesIO
+    from urllib.parse import unquote
+
+    from openpyxl import load_workbook
+    async with http.get(service.url(path), allow_redirects=False) as resp:
+        assert resp.status == 200, (path, resp.status)
+        assert resp.content_type == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        disposition = resp.headers["Content-Disposition"]
+        body = await resp.read()
+    assert disposition.startswith('attachment; filename="') and "filename*=UTF-8''" in disposition
+    if name is not None:
+        assert unquote(disposition.split("filename*=UTF-8''")[1]) == name, disposition
+    return load_workbook(BytesIO(body))
+
+
 async def seed(service, standin) -> dict[str, int]:
     """A request in 城南村, one in 双虹村, and a clue from 城南村; their case ids."""
     await service.aibot(standin, text=f"@小微 {REQUEST}", userid="res-a")
@@ -60,16 +77,20 @@ async def county_service(config, clock):
 
 
 PAGES = ("/desk", "/desk/town/翠江镇", "/desk/town/翠江镇/chart.png", "/desk/cases?village=城南村",
-         "/desk/cases?village=双虹村", "/desk/cases.csv", "/desk/case/{城南村}", "/desk/case/{双虹村}",
-         "/desk/case/{城南村-clue}", "/desk/clues", "/desk/clues.csv", "/desk/status")
+         "/desk/cases?village=双虹村", "/desk/cases.xlsx", "/desk/case/{城南村}", "/desk/case/{双虹村}",
+         "/desk/case/{城南村-clue}", "/desk/clues", "/desk/clues.xlsx", "/desk/assessment?month=2026-12",
+         "/desk/assessment.xlsx?month=2026-12", "/desk/trends", "/desk/visits", "/desk/status")
+# The assessment and the topics: the inspectors, the county, and link leaders for the villages they hang on.
+REPORTS = {"/desk/assessment?month=2026-12", "/desk/assessment.xlsx?month=2026-12", "/desk/trends"}
 # What each role may open (200); everything else is refused (403).
 ALLOWED = {
     "xjw-zhou": set(PAGES) - {"/desk/status"},                      # the county commission
     "zjw-hu": set(PAGES) - {"/desk/status"},                        # the town's inspector
     "zf-liu": {"/desk", "/desk/town/翠江镇", "/desk/town/翠江镇/chart.png", "/desk/cases?village=城南村",
-               "/desk/cases?village=双虹村", "/desk/cases.csv", "/desk/case/{城南村}", "/desk/case/{双虹村}"},  # town staff
-    "zf-wu": {"/desk", "/desk/cases?village=双虹村", "/desk/cases.csv", "/desk/case/{双虹村}"},       # 双虹村's link leader
-    "cn-zhang": {"/desk", "/desk/cases?village=城南村", "/desk/cases.csv", "/desk/case/{城南村}"},    # 城南村's secretary
+               "/desk/cases?village=双虹村", "/desk/cases.xlsx", "/desk/case/{城南村}", "/desk/case/{双虹村}"}
+    | REPORTS,                                                      # town staff, and 城南村's link leader
+    "zf-wu": {"/desk", "/desk/cases?village=双虹村", "/desk/cases.xlsx", "/desk/case/{双虹村}"} | REPORTS,  # 双虹村's link leader
+    "cn-zhang": {"/desk", "/desk/cases?village=城南村", "/desk/cases.xlsx", "/desk/case/{城南村}"},    # 城南村's secretary
     "xian-it-wang": {"/desk", "/desk/status"},                      # admin
     "resident-9": set(),                                            # anyone else
 }
@@ -93,9 +114,10 @@ async def test_every_role_on_every_page_and_export(county_service, standin):
             await http.close()
     # A cadre's export holds his own village's cases only.
     http = await browser(service, "cn-zhang")
-    _, csv_text = await get(http, service, "/desk/cases.csv")
+    book = await workbook(http, service, "/desk/cases.xlsx")
     await http.close()
-    assert "城南村" in csv_text and "双虹村" not in csv_text and "修路款" not in csv_text
+    cells = [c for row in book["诉求"].iter_rows(values_only=True) for c in row]
+    assert "城南村" in cells and "双虹村" not in cells and not any("修路款" in str(c) for c in cells)
 
 
 async def test_without_a_session_every_page_goes_to_sign_in(service, standin):
@@ -114,7 +136,7 @@ async def test_every_view_of_a_clue_is_sealed_in_the_audit_chain(service, standi
         assert (await get(http, service, f"/desk/case/{ids['城南村-clue']}"))[0] == 200
         status, ledger_page = await get(http, service, "/desk/clues")
         assert status == 200 and "J2026-001" in ledger_page
-        assert (await get(http, service, "/desk/clues.csv"))[0] == 200
+        assert (await get(http, service, "/desk/clues.xlsx"))[0] == 200
         # A refused look is not a view: a cadre's attempt leaves no event, only the inspector's three do.
         cadre = await browser(service, "cn-zhang")
         assert (await get(cadre, service, f"/desk/case/{ids['城南村-clue']}"))[0] == 403
