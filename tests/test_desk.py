@@ -313,7 +313,9 @@ async def test_bad_input_to_the_desk_is_a_clear_4xx(service, standin):
                      "/desk/cases?village=无此村", "/desk/link?t=" + "x" * 5000, "/desk/link?t=a.b",
                      "/desk/oauth?code=x&state=zz", "/desk/oauth", "/desk/static/..%2Fviews.py",
                      "/desk/static/nothing.css", "/desk/cases?since=2026-13-45", "/desk/clues?town=无此镇",
-                     "/desk/case/99999999999999999999"):
+                     "/desk/case/99999999999999999999", "/desk/clues.xlsx?month=2026-00", "/desk/assessment?month=x",
+                     "/desk/assessment.xlsx?town=无此镇", "/desk/assessment?town=%ff", "/desk/trends?weeks=abc",
+                     "/desk/trends?weeks=" + "9" * 400, "/desk/visits?town=无此镇", "/desk/cases.xlsx?since=x"):
             status, _ = await get(http, service, path)
             assert 400 <= status < 500 or status == 302, (path, status)
         async with http.post(service.url("/desk"), data=b"x") as resp:
@@ -438,6 +440,8 @@ async def test_topics_for_a_link_leader_are_his_villages_and_the_visit_list_is_t
         await http.close()
     http = await browser(service, "zf-wu")
     try:
+        _, home = await get(http, service, "/desk")
+        assert 'href="/desk/assessment"' in home and 'href="/desk/trends"' in home and "/desk/visits" not in home
         status, trends = await get(http, service, "/desk/trends")
         assert status == 200 and "<b>路灯</b>" not in trends     # one request in 双虹村: not recurring for him
         assert "城南村" not in trends and "/desk/visits" not in trends

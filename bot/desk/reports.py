@@ -69,7 +69,7 @@ def _villages(request: web.Request, scope: Scope, may, why: str) -> list[Village
     return found
 
 
-def _towns_of(request: web.Request, scope: Scope, may) -> list[str]:
+def _towns_of(request: web.Request, may) -> list[str]:
     """The towns offered in a page's town picker: those with a village this person may see."""
     return [t.name for t in _bot(request).config.towns if any(may(t.name, v.name) for v in t.villages)]
 
@@ -122,7 +122,7 @@ async def assessment(request: web.Request) -> web.Response:
                                   villages)
     return aiohttp_jinja2.render_template("assessment.html", request, {
         "scope": scope, "a": result, "month": month, "town": request.query.get("town", ""),
-        "towns": _towns_of(request, scope, scope.assessment),
+        "towns": _towns_of(request, scope.assessment),
         "query": _query(month=month, town=request.query.get("town"))})
 
 
@@ -146,7 +146,7 @@ async def trends_page(request: web.Request) -> web.Response:
     figures = await bot.store.read(report_data.trend_figures, bot.clock.now(), villages, weeks)
     return aiohttp_jinja2.render_template("trends.html", request, {
         "scope": scope, "t": figures, "weeks": WEEKS, "town": request.query.get("town", ""),
-        "towns": _towns_of(request, scope, scope.assessment),
+        "towns": _towns_of(request, scope.assessment),
         "visits": any(scope.clues(v.town) for v in villages)})
 
 
