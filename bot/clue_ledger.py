@@ -128,8 +128,9 @@ def close(db: Database, out: Outgoing, ctx: Context, msg: Message, clue: Case, n
                  outcome=outcome, cleared=cleared.userid if cleared else None,
                  state={"stage": "办结", "outcome": outcome, "status": "answered", "answered_at": ctx.now,
                         "first_response_at": clue.first_response_at or ctx.now})
-    out.members([clue.requester], REPORTER_TOLD.format(number=clue.number))
-    lines = [f"线索 {clue.number} 已办结，结论：{outcome}，记入台账；已私信告知反映人。"]
+    told = tell_reporter(db, out, clue, REPORTER_TOLD.format(number=clue.number))
+    lines = [f"线索 {clue.number} 已办结，结论：{outcome}，记入台账；" +
+             ("已私信告知反映人。" if told else "反映人是通过微信客服反映的，现在无法回复，对方下次发消息时小微会告知。")]
     if cleared and village:
         organ = "县纪委监委" if ctx.roles.is_commission(msg.sender) else f"{clue.town}纪委"
         out.clearance(village, organ, cleared)
@@ -137,6 +138,18 @@ def close(db: Database, out: Outgoing, ctx: Context, msg: Message, clue: Case, n
     if outcome == "诬告":
         lines.append("已标记为诬告陷害，请依规依纪追查，并在台账里跟进。")
     return "\n".join(lines)
+
+
+def tell_reporter(db: Database, out: Outgoing, clue: Case, text: str) -> bool:
+    """Privately, the way the reporter wrote: one who wrote through 微信客服 is on personal WeChat, which an app
+    message cannot reach, so the news goes back through kf (held for their next message when WeCom's window is
+    closed: False); anyone else is a member, told by app message."""
+    came = db.execute("SELECT m.channel FROM cases c JOIN messages m ON m.id = c.message_id WHERE c.id = ?",
+                      [clue.id]).fetchone()
+    if came and came[0] == "kf":
+        return out.kf_reply(clue.requester, text)
+    out.members([clue.requester], text)
+    return True
 
 
 def cadre_named(config: Config, clue: Case, name: str) -> tuple[Village, Person] | None:
@@ -200,6 +213,7 @@ class ClueEntry:
     open: bool
     overdue: bool        # not yet registered (受理) within the acknowledgement limit
     steps: tuple[Step, ...]
+    case_id: int = 0     # for links to the clue's own page on the desk
 
 
 def entries(db: Database, config: Config, now: datetime, *, town: str | None = None,
@@ -223,7 +237,7 @@ def entries(db: Database, config: Config, now: datetime, *, town: str | None = N
                               detail.get("note", "")))
         found.append(ClueEntry(clue.number, clue.town, clue.village, clue.received_at, clue.text, stage_of(clue),
                                clue.outcome, clue.outcome == "诬告", cleared, clue.status != "answered",
-                               clue.stage is None and clue.overdue(now), tuple(steps)))
+                               clue.stage is None and clue.overdue(now), tuple(steps), clue.id))
     return found
 
 

@@ -3,6 +3,7 @@ inspectors only: written to a file, never sent through a group) and the monthly 
 dates are real date cells (local time, with a number format), rates are percentages, durations hours."""
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ from sqlite_utils import Database
 
 from bot import cases, clue_ledger
 from bot.assessment import Assessment, Score, month_bounds
-from bot.cases import KIND_NAMES, LEVEL_NAMES, STATUS_NAMES
+from bot.cases import KIND_NAMES, LEVEL_NAMES, STATUS_NAMES, Case
 from bot.clock import local
 from bot.config import Config
 from bot.roles import Roles
@@ -55,6 +56,13 @@ def _cell(value: Any) -> Any:
     return local(value).replace(tzinfo=None) if isinstance(value, datetime) else value
 
 
+def to_bytes(book: Workbook) -> bytes:
+    """The workbook as an .xlsx file's bytes, for a download."""
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
 def save(book: Workbook, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,12 +82,18 @@ CASE_COLUMNS = [Column("编号", 8), Column("镇（街道）", 10), Column("村�
 def cases_workbook(db: Database, config: Config, now: datetime, *, town: str | None = None,
                    village: str | None = None, month: str | None = None, statuses: Iterable[str] = ()) -> Workbook:
     """Requests (never clues), filtered by town, village, month of receipt and status."""
-    roles = Roles(config)
     start, end = month_bounds(month) if month else (None, None)
+    found = cases.find(db, town=town, village=village, statuses=statuses, since=start)
+    return case_book([c for c in found if not (end and c.received_at >= end)], config, now)
+
+
+def case_book(found: Iterable[Case], config: Config, now: datetime) -> Workbook:
+    """The given requests, one row each (the desk passes the list its filters chose)."""
+    roles = Roles(config)
     rows = []
-    for c in cases.find(db, town=town, village=village, statuses=statuses, since=start):
-        if end and c.received_at >= end:
-            continue
+    for c in found:
+        if c.confidential:
+            continue           # a clue is never a row of the case export, whoever asks
         holder = roles.person(c.assignee) if c.assignee else None
         late = c.overdue(now) or bool(c.answered_at and c.answered_at > c.due_at)
         rows.append([int(c.number) if c.number.isdigit() else c.number, c.town, c.village, KIND_NAMES[c.kind],
@@ -106,7 +120,10 @@ def clues_workbook(db: Database, config: Config, now: datetime, *, town: str | N
                    month: str | None = None) -> Workbook:
     """The ledger: one row per clue with its history in one cell, and a second sheet with one row per step."""
     start, end = month_bounds(month) if month else (None, None)
-    ledger = clue_ledger.entries(db, config, now, town=town, received_from=start, received_before=end)
+    return ledger_book(clue_ledger.entries(db, config, now, town=town, received_from=start, received_before=end))
+
+
+def ledger_book(ledger: Iterable[clue_ledger.ClueEntry]) -> Workbook:
     rows, steps = [], []
     for e in ledger:
         disposal = next((s.action for s in e.steps if s.action in clue_ledger.DISPOSALS), "")

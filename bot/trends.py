@@ -58,11 +58,15 @@ class Topic:
 
 
 def recurring_topics(db: Database, since: datetime, until: datetime, *, town: str | None = None,
-                     top: int = 10) -> list[Topic]:
+                     top: int = 10, villages: Iterable[str] | None = None) -> list[Topic]:
     """Topics of the requests received in [since, until) that recur across villages or weeks, the most
-    widespread first; each request counts once per topic."""
+    widespread first; each request counts once per topic. `villages`: only these villages' requests (a link
+    leader's own)."""
     found: dict[str, Topic] = {}
+    wanted = set(villages) if villages is not None else None
     for case in _requests(db, since, until, town):
+        if wanted is not None and case.village not in wanted:
+            continue
         for word in keywords(case.text):
             topic = found.setdefault(word, Topic(word))
             topic.numbers.append(case.number)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 from collections import Counter
+from urllib.parse import quote
 from datetime import date, datetime, timedelta
 from typing import Sequence
 
@@ -15,7 +16,7 @@ from sqlite_utils import Database
 
 from bot import ledger, trends, wording
 from bot.casework import inspectors
-from bot.config import Town
+from bot.config import Config, Town
 from bot.desk import charts
 from bot.desk import queries as desk_queries
 from bot.outbound import Outgoing
@@ -69,29 +70,32 @@ def send(db: Database, out: Outgoing, ctx: JobContext, town: Town, stats: TownSt
          chain: tuple[int, str] | None = None, numbers: DigestNumbers | None = None,
          since: datetime | None = None, extra: Sequence[str] = (), publicity: list[Timeliness] = ()) -> None:
     hours = ctx.config.rules.unanswered_hours
+    link = desk_link(ctx.config, town)
     # The private copy is app markdown, which WeCom caps at 2048 bytes; the group robot allows 4096.
     for text in compose(town, ctx.day, stats, hours, private=True, limit=APP_MARKDOWN_LIMIT, chain=chain,
-                        numbers=numbers, since=since, extra=extra, publicity=publicity):
+                        numbers=numbers, since=since, extra=extra, publicity=publicity, link=link):
         out.members(inspectors(town), text, markdown=True)
     if town.inspector_webhook_key:
         for text in compose(town, ctx.day, stats, hours, private=False, numbers=numbers, since=since, extra=extra,
-                            publicity=publicity):
+                            publicity=publicity, link=link):
             out.inspectors_group(town, text)
 
 
 def compose(town: Town, day: date, stats: TownStats, hours: int, *, private: bool,
             limit: int = MARKDOWN_LIMIT, chain: tuple[int, str] | None = None,
             numbers: DigestNumbers | None = None, since: datetime | None = None, extra: Sequence[str] = (),
-            publicity: list[Timeliness] = ()) -> list[str]:
+            publicity: list[Timeliness] = (), link: Sequence[str] = ()) -> list[str]:
     """The digest and, when some villages did not fit, the detail messages; each within `limit` bytes.
     `chain`: the audit chain's (count, head), shown in the private copy only. `numbers`: the case numbers behind
     the counts and the week-on-week change (clue numbers privately only). `since`: where the window starts.
     `extra`: town lines other modules add (schedules/digest_customer.py), after the zombie groups; `publicity`:
-    each village's 公开及时率 and what is late."""
+    each village's 公开及时率 and what is late; `link`: the desk's line (desk_link), last in the first message."""
     head = [f"**巡群日报·{town.name}** {wording.day(day)}", *_totals(stats.villages, hours, _window(day, since))]
     tail = _clues(stats, private) + _numbers(numbers, private) + _silent(stats) + list(extra) + _topics(stats) \
         + _publicity(publicity)
-    anchor = _chain(chain) if private else []     # the chain's head always stays in the first message
+    # The chain's head (privately) and the desk's link always stay in the first message, reserved like the worst
+    # villages, so that neither is pushed into a continuation.
+    anchor = (_chain(chain) if private else []) + list(link)
     ranked = sorted(stats.villages, key=lambda s: s.concern, reverse=True)
     more = f"另有 {len(ranked)} 个村（社区）见下条明细"   # reserved at its longest
     # The town's lines leave room for the three villages of most concern; what does not fit follows in its own
@@ -227,6 +231,15 @@ def _publicity(report: list[Timeliness], villages: int = 5, items: int = 3) -> l
     if len(lagging) > villages:
         lines.append(f"另有 {len(lagging) - villages} 个村（社区）公开不及时")
     return lines
+
+
+def desk_link(config: Config, town: Town) -> list[str]:
+    """One line to the town's page on the desk, when the desk has a public address. The town's name is
+    percent-encoded, so that the address is plain ASCII and any client links all of it."""
+    base = config.desk.base_url.rstrip("/")
+    if not (base and config.desk.secret):
+        return []
+    return [f"详情：{base}/desk/town/{quote(town.name)}"]
 
 
 def _chain(chain: tuple[int, str] | None) -> list[str]:

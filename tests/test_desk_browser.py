@@ -1,6 +1,7 @@
 """The desk in a real browser: headless Chromium (Debian's chromium + chromium-driver, which .ci/run installs) signs
 in as an inspector through WeCom's web OAuth (the stand-in plays WeCom) and as a cadre through the bot's link,
-opens a town, a village, a case and the clue ledger (the cadre is refused), and saves screenshots.
+opens a town, a village, a case, the clue ledger (a clue's stage shows; the cadre is refused), the assessment and
+the trends, and saves screenshots.
 
 Selenium blocks, and the desk is served by this test's own event loop: every browser call runs on a thread."""
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.desk import session
-from tests.test_desk import seed
+from tests.test_desk import inspector_says, seed
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
@@ -81,6 +82,8 @@ def shots(tmp_path: Path) -> Path:
 
 async def test_an_inspector_and_a_cadre_use_the_desk_in_chromium(service, standin, shots):
     ids = await seed(service, standin)
+    for step in ("受理", "初步核实 调取修路工程账目核对"):
+        await inspector_says(service, standin, f"线索 J2026-001 {step}")
     inspector = Page(await asyncio.to_thread(chromium, WECOM_UA), shots)
     try:
         standin.oauth_user = "zjw-hu"            # signed in to WeCom on this phone
@@ -99,9 +102,21 @@ async def test_an_inspector_and_a_cadre_use_the_desk_in_chromium(service, standi
         case = await inspector.click("101")
         assert "经过" in case and "登记" in case and "群里看到的" in case and "已登记，编号 101" in case
         await inspector.shot("desk-case")
-        ledger = await inspector.open(service.url("/desk/clues"))
-        assert "问题线索台账" in ledger and "J2026-001" in ledger
+        await inspector.open(service.url("/desk/town/翠江镇"))
+        ledger = await inspector.click("问题线索台账")
+        assert "问题线索台账 · 翠江镇" in ledger and "J2026-001" in ledger
+        stage = await asyncio.to_thread(inspector.driver.execute_script,
+                                        "return document.querySelector('#ledger .stage').textContent")
+        assert stage == "初步核实" and "调取修路工程账目核对" in ledger and "导出 Excel" in ledger
         await inspector.shot("desk-ledger")
+        assessment = await inspector.open(service.url("/desk/assessment?town=翠江镇&month=2026-12"))
+        assert "月度考核 · 2026年12月" in assessment and "按期办结" in assessment and "党支部书记张建" in assessment
+        await inspector.shot("desk-assessment")
+        trends = await inspector.open(service.url("/desk/trends"))
+        assert "反复出现的问题" in trends and "周环比" in trends
+        await inspector.shot("desk-trends")
+        visits = await inspector.click("入户走访名单")
+        assert "仅纪委可见" in visits
     finally:
         await inspector.close()
 
@@ -122,4 +137,4 @@ async def test_an_inspector_and_a_cadre_use_the_desk_in_chromium(service, standi
     finally:
         await cadre.close()
     assert {p.name for p in shots.iterdir()} >= {"desk-town.png", "desk-village.png", "desk-case.png",
-                                                  "desk-ledger.png", "desk-cadre-refused.png"}
+                                                  "desk-ledger.png", "desk-assessment.png", "desk-cadre-refused.png"}

@@ -121,3 +121,34 @@ def test_compose_keeps_the_worst_villages_in_the_first_message():
     start = body.index("**各村**")
     assert body[start + 1].startswith("> 第41村") and body[start + 2].startswith("> 第07村")
     assert len(first.encode()) <= 1200 and all(len(r.encode()) <= 1200 for r in rest)
+
+
+async def test_the_digest_ends_with_a_link_to_the_towns_desk_page_when_the_desk_has_an_address(config, clock,
+                                                                                               standin):
+    from urllib.parse import quote
+    town = "翠江镇"
+    line = f"详情：https://xiaowei.example.gov.cn/desk/town/{quote(town)}"
+    config = big_town(config, 40, inspector_key=INSPECTORS_ROBOT)
+    config = replace(config, desk=replace(config.desk, base_url="https://xiaowei.example.gov.cn/"))
+    bot = await started(config, clock)
+    at = datetime(2026, 12, 1, 8, 0, tzinfo=TZ)
+    for i, village in enumerate(config.villages()):
+        for n in range(6):          # enough that the village lines spill into detail messages
+            open_case(bot, received=(at - timedelta(hours=3 + n * 9 + i)).isoformat(), kind="consult",
+                      village=village.name, text=f"{village.name}第{n}件事，关于道路和路灯的很长很长的一段描述")
+    await run_at(bot, clock, "digest", at.isoformat())
+    first, *rest = private(standin, "zjw-hu")
+    group, *group_rest = [text for text in robot_texts(standin, INSPECTORS_ROBOT) if text]
+    assert rest                                                  # the detail follows; the link stays in the first
+    assert first.split("\n")[-1] == line and group.split("\n")[-1] == line
+    assert not any(line in text for text in rest + group_rest)
+    assert len(first.encode()) <= 2048 and len(group.encode()) <= 4096
+    await bot.stop()
+
+
+async def test_without_a_desk_address_the_digest_has_no_link(config, clock, standin):
+    bot = await started(config, clock)
+    await run_at(bot, clock, "digest", "2026-12-01T08:00+08:00")
+    [mine] = private(standin, "zjw-hu")
+    assert "详情：" not in mine and "/desk/" not in mine
+    await bot.stop()

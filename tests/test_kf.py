@@ -108,6 +108,18 @@ async def test_a_kf_report_reaches_the_inspectors_only(kf_service, standin):
     assert {to for to, text in everything_sent(standin) if "低保" in text} == {"app:zjw-hu", "app:zjw-ren"}
 
 
+async def test_a_kf_reporter_hears_through_kf_that_the_clue_was_handled(kf_service, standin):
+    from bot.clue_ledger import REPORTER_TOLD
+    await kf_say(kf_service, standin, REPORT, village="城南村")
+    for step in ("受理", "初步核实 调取低保评议记录", "办结 不属实 评议程序合规"):
+        await cadre_types(kf_service, standin, f"线索 J2026-001 {step}", userid="zjw-hu")
+    told = REPORTER_TOLD.format(number="J2026-001")
+    # Through 微信客服, the only way to reach a personal-WeChat user; never as an app message to an external id.
+    assert kf_replies(standin)[-1] == told
+    assert app_text_to(standin, RESIDENT) == []
+    assert "已私信告知反映人" in app_text_to(standin, "zjw-hu")[-1]
+
+
 async def test_voice_gets_one_line_asking_for_text(kf_service, standin):
     await kf_say(kf_service, standin, voice_media_id="media-voice-1", village="城南村")
     assert kf_replies(standin) == [MEDIA_LINE]

@@ -2,7 +2,9 @@
 
 A town's inspectors see their town, clues included; the county commission sees every town, clues included; link
 leaders and village cadres see their villages' cases, never a clue; the town's staff see their town's cases;
-admins see the service's status. Everyone else sees nothing."""
+admins see the service's status. The monthly assessment and the recurring topics are for the inspectors and the
+county (whole towns) and for link leaders (the villages they hang on); the visit list names residents, so it goes
+with the clues. Everyone else sees nothing."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ class Scope:
     villages: frozenset[str] = frozenset()    # single villages visible (cadres, link leaders)
     clue_towns: frozenset[str] = frozenset()  # towns whose clues (the ledger) are visible
     status: bool = False                       # the service's status page (admins)
+    led: frozenset[str] = frozenset()         # villages a link leader hangs on: their assessment and topics
 
     @property
     def anything(self) -> bool:
@@ -33,6 +36,14 @@ class Scope:
     def case(self, town: str, village: str, confidential: bool) -> bool:
         return self.clues(town) if confidential else self.village(town, village)
 
+    def assessment(self, town: str, village: str) -> bool:
+        """A village's monthly figures (and its cadres'), and the topics of its requests."""
+        return self.clues(town) or village in self.led
+
+    def reports(self) -> bool:
+        """Whether the assessment and trends pages have anything for this person."""
+        return bool(self.clue_towns or self.led)
+
     def town(self, town: str) -> bool:
         """The town's overview: its numbers and charts, for those who see all of it."""
         return town in self.towns
@@ -44,7 +55,7 @@ def county_members(config: Config) -> set[str]:
 
 
 def scope_of(config: Config, roles: Roles, userid: str) -> Scope:
-    towns, villages, clue_towns = set(), set(), set()
+    towns, villages, clue_towns, led = set(), set(), set(), set()
     name = ""
     if userid in county_members(config):
         towns = clue_towns = {t.name for t in config.towns}
@@ -58,6 +69,8 @@ def scope_of(config: Config, roles: Roles, userid: str) -> Scope:
             towns.add(role.town.name)
         elif role.village is not None:          # cadre, link leader
             villages.add(role.village.name)
+            if role.kind == "leader":
+                led.add(role.village.name)
     admin = userid in config.admins
     return Scope(userid, name or ("管理员" if admin else userid), frozenset(towns), frozenset(villages),
-                 frozenset(clue_towns), admin)
+                 frozenset(clue_towns), admin, frozenset(led))

@@ -1,4 +1,4 @@
-"""What the desk reads: case lists by filter, a case's timeline with what the group saw, the clue ledger, the
+"""What the desk reads: case lists by filter, a case's timeline with what the group saw, the
 service's status and the weekly figures behind the charts. Plain functions of a database, run on a reader thread.
 
 Every number on the town page is the length of the list its link opens: both come from `matches`."""
@@ -211,13 +211,6 @@ def case_by_id(db: Database, case_id: int) -> Case | None:
     return cases.by_ids(db, [case_id]).get(case_id)
 
 
-def clue_ledger(db: Database, towns: Iterable[str]) -> list[tuple[Case, list[dict]]]:
-    """The clues of the given towns (newest first) with every event of each: the ledger as it stands today."""
-    wanted = set(towns)
-    clues = [c for c in cases.find(db, confidential=True) if c.town in wanted][::-1]
-    return [(c, cases.history(db, c.id)) for c in clues]
-
-
 # --- the service ----------------------------------------------------------------------------------------
 
 def status(db: Database) -> dict:
@@ -268,3 +261,4 @@ def weekly(db: Database, villages: list[str], now: datetime, weeks: int = 8) -> 
 
 
 KIND_LABELS = {k: KIND_NAMES[k] for k in REQUEST_KINDS}
+

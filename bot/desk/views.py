@@ -3,19 +3,19 @@ thread, and renders a template. Every view of a clue is sealed in the audit chai
 
 A new page is one view here plus one template extending base.html, and a line in ROUTES: `scope = _scope(request)`,
 refuse unless `scope.town(...)` / `scope.clues(...)` allows it, `await bot.store.read(library_fn, ...)`, render.
-A new export is the same with `_download(bytes_or_csv_text, name, content_type)`; a clue export seals its views."""
+A new export is the same with `download(workbook, name)`; a clue export seals its views. The clue ledger, the
+assessment and the trends (with their exports) are in reports.py, on the same helpers."""
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from importlib.resources import files
+from urllib.parse import quote
 
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot import cases
+from bot import cases, exports
 from bot.app import Bot
 from bot.cases import KIND_NAMES, LEVEL_NAMES, REQUEST_KINDS, STATUS_NAMES, Case
 from bot.casework import ACTION_NAMES
@@ -198,23 +198,27 @@ async def village(request: web.Request) -> web.Response:
     raise web.HTTPFound("/desk/cases?" + Filter(village=request.match_info["village"]).query())
 
 
-async def cases_csv(request: web.Request) -> web.Response:
-    _, _, _, found = await _cases(request)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["编号", "镇", "村", "类别", "状态", "收到", "期限", "承办人", "评价", "内容"])
-    for c in found:
-        writer.writerow([c.number, c.town, c.village, c.kind_name, STATUS_NAMES.get(c.status, c.status),
-                         c.received_at.isoformat(), c.due_at.isoformat(), c.assignee or "", c.rating or "", c.text])
-    return _download(out.getvalue(), "cases.csv")
+async def cases_xlsx(request: web.Request) -> web.Response:
+    """The list the filters chose, as Excel (the same cases, all of them, not only the first page)."""
+    _, f, _, found = await _cases(request)
+    bot = _bot(request)
+    book = await bot.store.read(lambda db: exports.to_bytes(exports.case_book(found, bot.config, bot.clock.now())))
+    where = f.village or f.town or ""
+    return download(book, f"诉求{'-' + where if where else ''}-{_today(bot)}.xlsx", f"cases-{_today(bot)}.xlsx")
 
 
-def _download(content: str | bytes, name: str, content_type: str = "text/csv") -> web.Response:
-    """An export as a file to save. Text is CSV with a BOM, so that Excel opens the Chinese right; bytes (an
-    .xlsx, say) go as they are."""
-    body = ("\ufeff" + content).encode("utf-8") if isinstance(content, str) else content
-    return web.Response(body=body, content_type=content_type, charset="utf-8" if isinstance(content, str) else None,
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+def _today(bot: Bot) -> str:
+    return f"{bot.clock.now().astimezone(TZ).date():%Y-%m-%d}"
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def download(body: bytes, name: str, ascii_name: str) -> web.Response:
+    """An .xlsx to save, named in Chinese (RFC 5987/6266 filename*), with an ASCII name for old clients."""
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+    return web.Response(body=body, content_type=XLSX, headers={"Content-Disposition": disposition,
+                                                               "Cache-Control": "private, no-store"})
 
 
 def _name(bot: Bot, userid: str, case: Case | None) -> str:
@@ -226,14 +230,14 @@ def _name(bot: Bot, userid: str, case: Case | None) -> str:
     return person.display if person else ("管理员" if userid in bot.config.admins else "群众")
 
 
-async def seal_views(bot: Bot, clues: list[Case], userid: str, where: str) -> None:
+async def seal_views(bot: Bot, clue_ids: list[int], userid: str, where: str) -> None:
     """Every view of a clue is an event in the clue's own hash-chained history, sealed before it is shown."""
-    if not clues:
+    if not clue_ids:
         return
 
     def tx(db, out) -> None:
-        for clue in clues:
-            cases.append(db, clue.id, actor=userid, action="viewed", now=bot.clock.now(), note=where)
+        for clue_id in clue_ids:
+            cases.append(db, clue_id, actor=userid, action="viewed", now=bot.clock.now(), note=where)
     await bot.commit(tx)
 
 
@@ -247,46 +251,12 @@ async def case_page(request: web.Request) -> web.Response:
     if not scope.case(case.town, case.village, case.confidential):
         raise _refused(request, "您没有查看这件事的权限。")
     if case.confidential:
-        await seal_views(bot, [case], scope.userid, "工作台查看线索")
+        await seal_views(bot, [case.id], scope.userid, "工作台查看线索")
     events = await bot.store.read(queries.timeline, case.id)
     posts = await bot.store.read(queries.group_posts, bot.config, case)
     return aiohttp_jinja2.render_template("case.html", request, {
         "scope": scope, "case": case, "events": events, "posts": posts, "actions": ACTION_NAMES,
         "name_of": lambda u: _name(bot, u, case)})
-
-
-def _clue_towns(request: web.Request, scope: Scope) -> list[str]:
-    wanted = request.query.get("town", "")
-    towns = [t.name for t in _bot(request).config.towns if scope.clues(t.name) and wanted in ("", t.name)]
-    if not towns:
-        raise _refused(request, "问题线索台账只有纪委可以查看。")
-    return towns
-
-
-async def clues(request: web.Request) -> web.Response:
-    scope = _scope(request)
-    bot = _bot(request)
-    ledger = await bot.store.read(queries.clue_ledger, _clue_towns(request, scope))
-    await seal_views(bot, [c for c, _ in ledger], scope.userid, "工作台查看线索台账")
-    return aiohttp_jinja2.render_template("clues.html", request, {
-        "scope": scope, "ledger": ledger, "actions": ACTION_NAMES, "town": request.query.get("town", ""),
-        "name_of": lambda u, c: _name(bot, u, c)})
-
-
-async def clues_csv(request: web.Request) -> web.Response:
-    scope = _scope(request)
-    bot = _bot(request)
-    ledger = await bot.store.read(queries.clue_ledger, _clue_towns(request, scope))
-    await seal_views(bot, [c for c, _ in ledger], scope.userid, "工作台导出线索台账")
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["线索编号", "镇", "村", "收到", "状态", "时间", "经办人", "步骤", "说明"])
-    for c, events in ledger:
-        for e in events:
-            writer.writerow([c.number, c.town, c.village, c.received_at.isoformat(),
-                             STATUS_NAMES.get(c.status, c.status), e["at"], _name(bot, e["actor"], c),
-                             ACTION_NAMES.get(e["action"], e["action"]), e["detail"].get("note", "")])
-    return _download(out.getvalue(), "clues.csv")
 
 
 async def status(request: web.Request) -> web.Response:
@@ -309,6 +279,6 @@ async def static(request: web.Request) -> web.Response:
 ROUTES = (("/desk", home), ("/desk/", home), ("/desk/login", login), ("/desk/oauth", oauth),
           ("/desk/link", link), ("/desk/logout", logout), ("/desk/town/{town}", town),
           ("/desk/town/{town}/chart.png", town_chart), ("/desk/village/{village}", village),
-          ("/desk/cases", case_list), ("/desk/cases.csv", cases_csv), ("/desk/case/{case_id}", case_page),
-          ("/desk/clues", clues), ("/desk/clues.csv", clues_csv), ("/desk/status", status),
+          ("/desk/cases", case_list), ("/desk/cases.xlsx", cases_xlsx), ("/desk/case/{case_id}", case_page),
+          ("/desk/status", status),
           ("/desk/static/{name}", static))
