@@ -437,3 +437,28 @@ async def test_bad_input_to_the_publicity_pages_is_a_clear_4xx(service, standin)
         assert status == 200 and "高峰村还没有发布过公示。" in page
     finally:
         await http.close()
+
+
+async def test_an_objection_a_cadre_relabels_as_a_report_leaves_the_publicity_pages(county_service, standin, clock):
+    """Relabelled 举报, the linked case is a clue: its link stays on record, but no village page or count shows it."""
+    service = county_service
+    found = await publish_and_object(service, standin, clock)
+    objection = found["disclosure"]
+    http = await browser(service, "cn-zhang")
+    try:
+        page = (await get(http, service, "/desk/village/城南村/publicity"))[1]
+        assert f'/desk/case/{objection["id"]}"' in page
+        assert (await service.aibot(standin, text=f"改类 {objection['number']} 举报", userid="cn-li")).status == 200
+        await service.bot.settle()
+        assert rows(service.bot, "SELECT kind FROM case_state WHERE case_id = ?", [objection["id"]]) == [{"kind": "report"}]
+        page = (await get(http, service, "/desk/village/城南村/publicity"))[1]
+    finally:
+        await http.close()
+    notice = page.split('id="notice-1"')[1].split("</li>\n")[0]
+    assert f'/desk/case/{objection["id"]}"' not in page and "异议 <b>0</b> 件" in notice
+    inspector = await browser(service, "zjw-hu")
+    try:
+        town = (await get(inspector, service, "/desk/town/翠江镇/publicity"))[1]
+    finally:
+        await inspector.close()
+    assert town.split("城南村</a></th>")[1].split("</tr>")[0].strip().endswith("<td>0</td>")
