@@ -385,6 +385,10 @@ async def test_the_village_page_lists_every_item_its_periods_and_every_gongshi_w
 async def test_an_inspector_sees_the_town_summary_and_follows_it_to_each_village(county_service, standin, clock):
     service = county_service
     found = await publish_and_object(service, standin, clock)
+    assert (await service.aibot(standin, text="我们村的党费收缴情况好几个季度都没有公开过了", userid="resident-4")).status == 200
+    await service.bot.settle()
+    [missing] = rows(service.bot, "SELECT c.id, c.number FROM publicity_links l JOIN cases c ON c.id = l.case_id "
+                                  "WHERE l.kind = 'missing' AND l.item = '党费收缴'")
     http = await browser(service, "zjw-hu")
     try:
         status, town = await get(http, service, "/desk/town/翠江镇/publicity")
@@ -404,6 +408,8 @@ async def test_an_inspector_sees_the_town_summary_and_follows_it_to_each_village
         assert "应在12月14日（周一）前" in shuanghong and "双虹村还没有发布过公示。" in shuanghong
         status, own = await get(http, service, "/desk/village/城南村/publicity")
         assert found["disclosure"]["number"] in own and found["report"]["number"] not in own
+        dues = own.split('id="item-党费收缴"')[1].split("</li>\n{")[0].split('id="item-')[0]
+        assert f'群众反映未公开 1 件：<a href="/desk/case/{missing["id"]}">{missing["number"]}</a>' in dues
         _, home = await get(http, service, "/desk")
         _, overview = await get(http, service, "/desk/town/翠江镇")
         assert 'href="/desk/town/翠江镇/publicity"' in home and 'href="/desk/town/翠江镇/publicity"' in overview
@@ -462,3 +468,13 @@ async def test_an_objection_a_cadre_relabels_as_a_report_leaves_the_publicity_pa
     finally:
         await inspector.close()
     assert town.split("城南村</a></th>")[1].split("</tr>")[0].strip().endswith("<td>0</td>")
+
+
+def test_a_stored_period_reads_in_words(config):
+    from bot.desk.publicity import period_label
+    find = config.power_list.find
+    assert [period_label(find(name), key) for name, key in (
+        ("财务收支", "2026-11"), ("集体三资", "2026-Q3"), ("惠农补贴", "2026-H2"), ("惠农补贴", "2026-H1"),
+        ("村干部报酬", "2025"), ("工程项目", ""), ("财务收支", "2026-xx"), ("财务收支", "2026-13"))] == [
+        "2026年11月", "2026年第3季度", "2026年下半年", "2026年上半年", "2025年", "", "2026-xx", "2026-13"]
+    assert period_label(None, "2026-11") == "2026-11"           # an item no longer on the list

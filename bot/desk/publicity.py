@@ -98,12 +98,16 @@ def period_label(item: PowerItem | None, key: str) -> str:
     """The words for a stored period key (2026-11, 2026-Q4, 2026-H2, 2026); the key itself if it does not parse."""
     if not key or item is None or not item.scheduled:
         return key
+    year, _, part = key.partition("-")
     try:
-        year, _, part = key.partition("-")
-        month = {"monthly": lambda: int(part), "quarterly": lambda: (int(part.removeprefix("Q")) - 1) * 3 + 1,
-                 "half_yearly": lambda: 1 if part == "H1" else 7, "yearly": lambda: 1}[item.cycle]()
+        if item.cycle == "monthly":
+            month = int(part)
+        elif item.cycle == "quarterly":
+            month = (int(part.removeprefix("Q")) - 1) * 3 + 1
+        else:
+            month = 7 if part == "H2" else 1
         return period_of(item.cycle, date(int(year), month, 1)).label
-    except (ValueError, KeyError):
+    except ValueError:
         return key
 
 
