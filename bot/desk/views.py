@@ -25,8 +25,8 @@ from bot.clock import TZ
 from bot.desk import charts, queries, session, tokens
 from bot.desk.access import Scope, scope_of
 from bot.desk.publicity import town_summary, village_page
-from bot.publicity_due import LOOKBACK
 from bot.desk.queries import FLAG_NAMES, STATUS_CHOICES, BadFilter, Filter
+from bot.publicity_due import LOOKBACK
 
 log = logging.getLogger("xiaowei.desk")
 BOT = web.AppKey("desk_bot", Bot)
