@@ -77,9 +77,10 @@ def current(db: Database, village: str, day: date) -> list[Notice]:
 
 
 def objections(db: Database, number: int) -> int:
-    """How many objections (异议) a 公示 has drawn: shown on it wherever it is listed."""
-    return db.execute("SELECT COUNT(*) FROM publicity_links WHERE number = ? AND kind = 'objection'",
-                      [number]).fetchone()[0]
+    """How many objections (异议) a 公示 has drawn: shown on it wherever it is listed. One a cadre relabelled 举报
+    is a clue now, and nothing about a clue reaches a group, not even that it is counted."""
+    return db.execute("SELECT COUNT(*) FROM publicity_links l JOIN case_state s ON s.case_id = l.case_id "
+                      "WHERE l.number = ? AND l.kind = 'objection' AND s.kind != 'report'", [number]).fetchone()[0]
 
 
 # --- posting, correcting, withdrawing ----------------------------------------------------------------------

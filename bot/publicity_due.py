@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 from sqlite_utils import Database
 
+from bot.config import Person, Village
 from bot.power_list import Period, PowerItem, PowerList, last_ended
 from bot.workdays import WorkCalendar
 
@@ -42,6 +43,13 @@ class Obligation:
 
     def label(self) -> str:
         return f"{self.item.name}（{self.period.label}）"
+
+
+def preparers(village: Village, item_preparer: str) -> list[Person]:
+    """The cadres whose post is the item's preparer; the party secretary when none is. The reminders go to them,
+    and the desk names them."""
+    found = [c for c in village.cadres if item_preparer and item_preparer in c.post]
+    return found or ([village.secretary] if village.secretary else [])
 
 
 def due_date(item: PowerItem, period: Period, calendar: WorkCalendar) -> date:

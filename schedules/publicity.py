@@ -15,7 +15,7 @@ from bot.config import Person, Town, Village
 from bot.context import JobContext
 from bot.jobs import Job
 from bot.outbound import Outgoing
-from bot.publicity_due import Obligation, obligations
+from bot.publicity_due import Obligation, obligations, preparers
 
 HEADS = {
     "reminder": "【公开提醒】{village}以下事项请按时在群里公示：",
@@ -32,12 +32,6 @@ FEET = {
     "leader": "请过问推动。",
     "inspectors": "请关注村务公开是否及时、完整。",
 }
-
-
-def preparers(village: Village, item_preparer: str) -> list[Person]:
-    """The cadres whose post is the item's preparer; the party secretary when none is."""
-    found = [c for c in village.cadres if item_preparer and item_preparer in c.post]
-    return found or ([village.secretary] if village.secretary else [])
 
 
 def rungs(overdue_days: int) -> list[str]:

@@ -95,6 +95,14 @@ ALLOWED = {
     "xian-it-wang": {"/desk", "/desk/status"},                      # admin
     "resident-9": set(),                                            # anyone else
 }
+# 村务公开 (issue 15): a village's page for everyone who sees its cases; the town's summary as the town page.
+PUBLICITY = {"/desk/village/城南村/publicity": {"xjw-zhou", "zjw-hu", "zf-liu", "cn-zhang"},
+             "/desk/village/双虹村/publicity": {"xjw-zhou", "zjw-hu", "zf-liu", "zf-wu"},
+             "/desk/town/翠江镇/publicity": {"xjw-zhou", "zjw-hu", "zf-liu"}}
+PAGES += tuple(PUBLICITY)
+for _page, _who in PUBLICITY.items():
+    for _userid in _who:
+        ALLOWED[_userid].add(_page)
 
 
 async def test_every_role_on_every_page_and_export(county_service, standin):
@@ -449,3 +457,176 @@ async def test_topics_for_a_link_leader_are_his_villages_and_the_visit_list_is_t
         assert status == 403 and "res-a" not in refused and "只有纪委" in refused
     finally:
         await http.close()
+
+
+# --- 村务公开 -------------------------------------------------------------------------------------------------
+
+NOVEMBER = "公示 财务收支 2026年11月财务收支\n收入：上级补助 5万元；支出：修村道 3.2万元、路灯 0.8万元。"
+CORRECTED = "更正公示 1 2026年11月财务收支（更正）\n收入：上级补助 5万元；支出：修村道 3.0万元、路灯 1.0万元。"
+OBJECTION = "公示1 修村道3.2万元是哪一段路？账目太笼统了"
+MISCONDUCT = "公示1里的修村道工程是村主任的亲戚包的，村主任优亲厚友，我要举报"
+
+
+async def publish_and_object(service, standin, clock) -> dict:
+    """城南村: 11月财务收支 on time (公示1, objected to, then corrected), 10月 late (公示2), a 工程项目 withdrawn
+    (公示3), and a report of misconduct about 公示1 (a clue: never on these pages). The cases' numbers and ids."""
+    async def say(text: str, userid: str) -> None:
+        assert (await service.aibot(standin, text=text, userid=userid)).status == 200
+        await service.bot.settle()
+    await say(NOVEMBER, "cn-chen")
+    await say("公示 财务收支 2026年10月财务收支\n收入：上级补助 3万元；支出：保洁 0.6万元。", "cn-chen")
+    await say("公示 工程项目 村道硬化工程预算\n拟硬化后山村道 800 米，预算 36 万元。", "cn-li")
+    clock.set("2026-12-02T10:00:00+08:00")
+    await say(OBJECTION, "resident-2")
+    await say(CORRECTED, "cn-chen")
+    await say("撤回公示 3 预算要重新核算", "cn-li")
+    await say(MISCONDUCT, "resident-5")
+    found = {r["kind"]: r for r in rows(service.bot, "SELECT c.id, c.number, s.kind FROM cases c "
+                                                      "JOIN case_state s ON s.case_id = c.id")}
+    assert set(found) == {"disclosure", "report"}, found
+    return found
+
+
+def section(page: str, name: str) -> str:
+    return page.split(f'id="{name}"')[1].split("</ul>\n\n")[0] if name == "items" else \
+        page.split(f'id="{name}"')[1]
+
+
+async def test_the_village_page_lists_every_item_its_periods_and_every_gongshi_with_its_versions(
+        county_service, standin, clock):
+    service = county_service
+    found = await publish_and_object(service, standin, clock)
+    objection, clue = found["disclosure"], found["report"]
+    http = await browser(service, "cn-zhang")              # 城南村's party secretary
+    try:
+        status, page = await get(http, service, "/desk/village/城南村/publicity")
+        assert status == 200
+    finally:
+        await http.close()
+    items = section(page, "items")
+    entries = dict(re.findall(r'<li id="item-(.+?)">(.*?)\n</li>', items, re.S))
+    assert list(entries) == [i.name for i in service.bot.config.power_list.items]
+    before = {i.name for i in service.bot.config.power_list.items if i.before_decision}
+    assert {name for name, text in entries.items() if "事前公示" in text} == before and "工程项目" in before
+    assert "（财务）每月 · 公示 7 个工作日" in entries["财务收支"]
+    assert "准备：报账员（本村未设此岗，由党支部书记张建准备）" in entries["财务收支"]
+    assert "准备：文书陈芳 ·" in entries["惠农补贴"] and "准备：村委会主任李明</div>" in entries["工程项目"]
+    periods = re.findall(r'<li class="(\w+)">(\d+年\d+月)：', entries["财务收支"])
+    assert periods == [("on_time", "2026年11月"), ("published_late", "2026年10月"), ("late", "2026年9月"),
+                       ("late", "2026年8月")]
+    assert re.search(r"2026年11月：.*按时公开.*公示1", entries["财务收支"], re.S)
+    assert re.search(r"2026年10月：.*逾期公开.*公示2", entries["财务收支"], re.S)
+    assert "逾期未公开" in entries["集体三资"] and "periods" not in entries["工程项目"]
+    assert re.search(r'公开及时率 <b>17%</b>（近 90 天应公开 6 项，按时 1 项', page)
+
+    notices = dict(re.findall(r'<li id="notice-(\d+)">(.*?)\n</li>', section(page, "notices"), re.S))
+    assert list(notices) == ["3", "2", "1"]
+    first = notices["1"]
+    assert "2026年11月财务收支（更正）" in first and "第 2 版（已更正）" in first
+    assert "公示期 12月2日（周三）至12月11日（周五）" in first           # counted again from the correction
+    now, old = first.split("历次版本（共 2 版）")
+    assert "修村道 3.0万元" in now and "修村道 3.2万元" not in now
+    assert "更正" in old and "发布" in old and "修村道 3.2万元" in old and "公示期 12月1日（周二）至12月10日（周四）" in old
+    assert f'异议 <b>1</b> 件：<a href="/desk/case/{objection["id"]}">{objection["number"]}</a>' in first
+    assert "已撤回" in notices["3"] and "预算要重新核算" in notices["3"] and "预算 36 万元" in notices["3"]
+    assert "异议 <b>0</b> 件" in notices["2"] and "历次版本" not in notices["2"]
+    # The clue about 公示1 is not an objection: not counted, not linked, not shown.
+    assert clue["number"] not in page and f'/desk/case/{clue["id"]}"' not in page and "优亲厚友" not in page
+
+
+async def test_an_inspector_sees_the_town_summary_and_follows_it_to_each_village(county_service, standin, clock):
+    service = county_service
+    found = await publish_and_object(service, standin, clock)
+    assert (await service.aibot(standin, text="我们村的党费收缴情况好几个季度都没有公开过了", userid="resident-4")).status == 200
+    await service.bot.settle()
+    [missing] = rows(service.bot, "SELECT c.id, c.number FROM publicity_links l JOIN cases c ON c.id = l.case_id "
+                                  "WHERE l.kind = 'missing' AND l.item = '党费收缴'")
+    http = await browser(service, "zjw-hu")
+    try:
+        status, town = await get(http, service, "/desk/town/翠江镇/publicity")
+        assert status == 200
+        rows_ = dict(re.findall(r'<tr><th><a href="/desk/village/(.+?)/publicity">.*?</a></th>(.*?)</tr>', town, re.S))
+        assert list(rows_) == ["城南村", "双虹村", "高峰村", "南大街社区"]
+        assert ">17%</a>" in rows_["城南村"] and "<td>1/6</td>" in rows_["城南村"] and ">0%</a>" in rows_["双虹村"]
+        assert rows_["城南村"].strip().endswith('<td><a href="/desk/village/城南村/publicity#notices">1</a></td>')
+        for village, cells in rows_.items():
+            status, page = await get(http, service, f"/desk/village/{village}/publicity")
+            assert status == 200
+            rate = re.search(r'公开及时率 <b>(.+?)</b>（近 90 天应公开 (\d+) 项，按时 (\d+) 项', page)
+            assert f">{rate[1]}</a>" in cells and f"<td>{rate[3]}/{rate[2]}</td>" in cells, village
+        _, shuanghong = await get(http, service, "/desk/village/双虹村/publicity")
+        # 双虹村 has posted nothing: November is still due (by the 10th working day of December), the rest late.
+        assert re.search(r'<li class="due">2026年11月：<span class="state ">待公开</span>', shuanghong)
+        assert "应在12月14日（周一）前" in shuanghong and "双虹村还没有发布过公示。" in shuanghong
+        status, own = await get(http, service, "/desk/village/城南村/publicity")
+        assert found["disclosure"]["number"] in own and found["report"]["number"] not in own
+        dues = own.split('id="item-党费收缴"')[1].split("</li>\n{")[0].split('id="item-')[0]
+        assert f'群众反映未公开 1 件：<a href="/desk/case/{missing["id"]}">{missing["number"]}</a>' in dues
+        _, home = await get(http, service, "/desk")
+        _, overview = await get(http, service, "/desk/town/翠江镇")
+        assert 'href="/desk/town/翠江镇/publicity"' in home and 'href="/desk/town/翠江镇/publicity"' in overview
+    finally:
+        await http.close()
+    cadre = await browser(service, "cn-zhang")
+    try:
+        _, home = await get(cadre, service, "/desk")
+        assert 'href="/desk/village/城南村/publicity"' in home
+        assert (await get(cadre, service, "/desk/village/双虹村/publicity"))[0] == 403
+        assert (await get(cadre, service, "/desk/town/翠江镇/publicity"))[0] == 403
+    finally:
+        await cadre.close()
+    stranger = await browser(service, "resident-9")
+    try:
+        status, body = await get(stranger, service, "/desk/village/城南村/publicity")
+        assert status == 403 and "权限" in body
+    finally:
+        await stranger.close()
+
+
+async def test_bad_input_to_the_publicity_pages_is_a_clear_4xx(service, standin):
+    http = await browser(service, "zjw-hu")
+    try:
+        for path in ("/desk/village/%ff/publicity", "/desk/village/无此村/publicity", "/desk/town/无此镇/publicity",
+                     "/desk/town/%ff%fe/publicity", "/desk/village/" + "村" * 3000 + "/publicity"):
+            status, _ = await get(http, service, path)
+            assert 400 <= status < 500, (path, status)
+        # With nothing published yet the pages still open, and say so.
+        status, page = await get(http, service, "/desk/village/高峰村/publicity")
+        assert status == 200 and "高峰村还没有发布过公示。" in page
+    finally:
+        await http.close()
+
+
+async def test_an_objection_a_cadre_relabels_as_a_report_leaves_the_publicity_pages(county_service, standin, clock):
+    """Relabelled 举报, the linked case is a clue: its link stays on record, but no village page or count shows it."""
+    service = county_service
+    found = await publish_and_object(service, standin, clock)
+    objection = found["disclosure"]
+    http = await browser(service, "cn-zhang")
+    try:
+        page = (await get(http, service, "/desk/village/城南村/publicity"))[1]
+        assert f'/desk/case/{objection["id"]}"' in page
+        assert (await service.aibot(standin, text=f"改类 {objection['number']} 举报", userid="cn-li")).status == 200
+        await service.bot.settle()
+        assert rows(service.bot, "SELECT kind FROM case_state WHERE case_id = ?", [objection["id"]]) == [{"kind": "report"}]
+        page = (await get(http, service, "/desk/village/城南村/publicity"))[1]
+    finally:
+        await http.close()
+    notice = page.split('id="notice-1"')[1].split("</li>\n")[0]
+    assert f'/desk/case/{objection["id"]}"' not in page and "异议 <b>0</b> 件" in notice
+    inspector = await browser(service, "zjw-hu")
+    try:
+        town = (await get(inspector, service, "/desk/town/翠江镇/publicity"))[1]
+    finally:
+        await inspector.close()
+    assert town.split("城南村</a></th>")[1].split("</tr>")[0].strip().endswith("<td>0</td>")
+
+
+def test_a_stored_period_reads_in_words(config):
+    from bot.desk.publicity import period_label
+    find = config.power_list.find
+    assert [period_label(find(name), key) for name, key in (
+        ("财务收支", "2026-11"), ("集体三资", "2026-Q3"), ("惠农补贴", "2026-H2"), ("惠农补贴", "2026-H1"),
+        ("村干部报酬", "2025"), ("工程项目", ""), ("财务收支", "2026-xx"), ("财务收支", "2026-13"))] == [
+        "2026年11月", "2026年第3季度", "2026年下半年", "2026年上半年", "2025年", "", "2026-xx", "2026-13"]
+    assert period_label(None, "2026-11") == "2026-11"           # an item no longer on the list

@@ -138,3 +138,26 @@ async def test_an_inspector_and_a_cadre_use_the_desk_in_chromium(service, standi
         await cadre.close()
     assert {p.name for p in shots.iterdir()} >= {"desk-town.png", "desk-village.png", "desk-case.png",
                                                   "desk-ledger.png", "desk-assessment.png", "desk-cadre-refused.png"}
+
+
+async def test_an_inspector_follows_the_town_to_a_villages_publicity_in_chromium(service, standin, clock, shots):
+    from selenium.webdriver.common.by import By
+    from tests.test_desk import publish_and_object
+    await publish_and_object(service, standin, clock)
+    inspector = Page(await asyncio.to_thread(chromium, WECOM_UA), shots)
+    try:
+        standin.oauth_user = "zjw-hu"
+        await inspector.open(service.url("/desk/login"))
+        await inspector.open(service.url("/desk/town/翠江镇"))
+        town = await inspector.click("各村公开及时率")
+        assert "全镇公开及时率" in town and "城南村" in town and "17%" in town
+        await inspector.shot("desk-town-publicity")
+        village = await inspector.click("17%")
+        assert "城南村 · 村务公开" in village and "2026年11月：按时公开" in village and "事前公示" in village
+        assert "修村道 3.2万元" not in village                     # the old version is folded away until asked for
+        summary = await asyncio.to_thread(inspector.driver.find_element, By.CSS_SELECTOR, "#notice-1 summary")
+        await asyncio.to_thread(summary.click)
+        assert "修村道 3.2万元" in await inspector.text()
+        await inspector.shot("desk-village-publicity")
+    finally:
+        await inspector.close()

@@ -224,3 +224,14 @@ async def test_a_cadre_asking_for_the_list_also_sees_what_is_owed(service, stand
     assert "\n已超期未公开：财务收支（2026年10月），应在11月13日（周五）前" in answer
     await say(service, standin, "公示")                                       # a resident: the list only
     assert last_answer(standin) == "城南村现在没有正在公示的事项。"
+
+
+async def test_an_objection_relabelled_as_a_report_is_no_longer_counted_in_the_group(service, standin, clock):
+    await say(service, standin, FINANCE, userid="cn-chen")
+    await say(service, standin, "公示1 修村道3.2万元是哪一段路？账目太笼统了", userid="resident-2")
+    [case] = rows(service.bot, "SELECT number FROM cases")
+    await say(service, standin, "公示")
+    assert "异议1件" in last_answer(standin)
+    await say(service, standin, f"改类 {case['number']} 举报", userid="cn-li")
+    await say(service, standin, "公示")
+    assert "异议1件" not in last_answer(standin) and "（至12月10日（周四））" in last_answer(standin)

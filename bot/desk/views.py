@@ -15,7 +15,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot import cases, exports
+from bot import cases, exports, wording
 from bot.app import Bot
 from bot.cases import KIND_NAMES, LEVEL_NAMES, REQUEST_KINDS, STATUS_NAMES, Case
 from bot.casework import ACTION_NAMES
@@ -23,7 +23,9 @@ from bot.channels.wecom import WeComError
 from bot.clock import TZ
 from bot.desk import charts, queries, session, tokens
 from bot.desk.access import Scope, scope_of
+from bot.desk.publicity import town_summary, village_page
 from bot.desk.queries import FLAG_NAMES, STATUS_CHOICES, BadFilter, Filter
+from bot.publicity_due import LOOKBACK
 
 log = logging.getLogger("xiaowei.desk")
 BOT = web.AppKey("desk_bot", Bot)
@@ -207,6 +209,34 @@ async def cases_xlsx(request: web.Request) -> web.Response:
     return download(book, f"诉求{'-' + where if where else ''}-{_today(bot)}.xlsx", f"cases-{_today(bot)}.xlsx")
 
 
+# --- 村务公开 (issue 15): open to everyone who sees the village's cases; 公示 are public by nature ---------------
+
+async def village_publicity(request: web.Request) -> web.Response:
+    scope = _scope(request)
+    bot = _bot(request)
+    v = bot.config.village_by_name(request.match_info["village"])
+    if v is None:
+        raise web.HTTPNotFound(text="no such village")
+    if not scope.village(v.town, v.name):
+        raise _refused(request, "您只能查看自己负责的村。")
+    today = bot.clock.now().astimezone(TZ).date()
+    page = await bot.store.read(village_page, bot.config, bot.calendar, v, today)
+    return aiohttp_jinja2.render_template("publicity.html", request, {
+        "scope": scope, "page": page, "today": today, "day": wording.day, "window": LOOKBACK.days,
+        "name_of": lambda u: _name(bot, u, None)})
+
+
+async def town_publicity(request: web.Request) -> web.Response:
+    scope = _scope(request)
+    bot = _bot(request)
+    t = _town_of(request, scope)
+    today = bot.clock.now().astimezone(TZ).date()
+    rows = await bot.store.read(town_summary, bot.config, bot.calendar, list(t.villages), today)
+    on_time, counted = sum(r.timeliness.on_time for r in rows), sum(r.timeliness.counted for r in rows)
+    return aiohttp_jinja2.render_template("town_publicity.html", request, {
+        "scope": scope, "town": t, "rows": rows, "on_time": on_time, "counted": counted, "window": LOOKBACK.days})
+
+
 def _today(bot: Bot) -> str:
     return f"{bot.clock.now().astimezone(TZ).date():%Y-%m-%d}"
 
@@ -281,4 +311,5 @@ ROUTES = (("/desk", home), ("/desk/", home), ("/desk/login", login), ("/desk/oau
           ("/desk/town/{town}/chart.png", town_chart), ("/desk/village/{village}", village),
           ("/desk/cases", case_list), ("/desk/cases.xlsx", cases_xlsx), ("/desk/case/{case_id}", case_page),
           ("/desk/status", status),
-          ("/desk/static/{name}", static))
+          ("/desk/static/{name}", static),
+          ("/desk/village/{village}/publicity", village_publicity), ("/desk/town/{town}/publicity", town_publicity))
