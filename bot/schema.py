@@ -338,3 +338,9 @@ def m0010(db: Database) -> None:
 def m0011(db: Database) -> None:
     # An image, a file or a voice note without words: the bot answers it with a request for a few words of text.
     db.execute("ALTER TABLE messages ADD COLUMN media TEXT")
+
+
+@MIGRATIONS(name="0018_message_quote")
+def m0018(db: Database) -> None:
+    # The words a message quotes: a quoted reply belongs to the case it quotes, not to a new matter.
+    db.execute("ALTER TABLE messages ADD COLUMN quote TEXT")
