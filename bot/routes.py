@@ -68,5 +68,27 @@ def best_request(verdict: Verdict) -> tuple[str, float]:
 
 
 def route(verdict: Verdict, rules: Rules) -> str:
-    """The route of a message said to the bot by a resident (what `xiaowei classify` prints)."""
+    """The route of a message said to the bot by a resident (what `xiaowei classify` prints by default)."""
     return decide(verdict, rules)
+
+
+_STAFF = {"cadre", "staff", "secretary", "duty", "inspector", "leader", "admin", "村干部", "干部", "值班员"}
+_ADDRESSED = {"mention", "at", "aibot", "private", "single", "dm", "kf", "app"}
+
+
+def circumstances_of(record: dict) -> Circumstances:
+    """The context fields a labelled or piped JSON line may carry (speaker role, channel, quoted), so that the CLI
+    and the bench decide as the service would; absent fields mean a resident who addressed the bot."""
+    role = next((record[k] for k in ("speaker", "role", "speaker_role") if isinstance(record.get(k), str)), "")
+    channel = next((record[k] for k in ("channel", "via") if isinstance(record.get(k), str)), "")
+    addressed = record.get("addressed", record.get("mentions_bot"))
+    if not isinstance(addressed, bool):
+        addressed = channel.lower() in _ADDRESSED if channel else True
+    quote = record.get("quoted", record.get("quote"))
+    return Circumstances(speaker="cadre" if role.lower() in _STAFF else "resident", addressed=addressed,
+                         quoting=bool(quote))
+
+
+def effective_label(label: str, decided: str) -> str:
+    """The label the bot acts on: a cadre's own answer or notice is, for the bot, not a request."""
+    return "chatter" if decided == "answer" else label
