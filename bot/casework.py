@@ -580,12 +580,16 @@ def pressing(case: Case, calendar, at: datetime) -> Pressing | None:
     return Pressing(case, deadline, beyond, overdue, at.date())
 
 
-def rungs(p: Pressing) -> list[str]:
-    """Who is pressed today. A village case: its holder every day, plus the rung its overdue days have reached."""
+def rungs(p: Pressing, holder_is_secretary: bool = False) -> list[str]:
+    """Who is pressed today. A village case: its holder every day, plus the rung its overdue days have reached;
+    a holder who is the party secretary is not asked to urge himself: that rung is the link leader's."""
     if p.case.confidential:
         return ["inspectors"]                  # clues are the inspectors' own ledger
     if p.case.level == "county":
         return ["inspectors"] if p.overdue_days else []
     if p.case.level == "town":
         return ["duty"] if p.overdue_days <= 1 else ["duty", "inspectors"]
-    return list(dict.fromkeys(["duty", LADDER[min(max(p.overdue_days - 1, 0), 3)]]))
+    climbed = LADDER[min(max(p.overdue_days - 1, 0), 3)]
+    if climbed == "secretary" and holder_is_secretary:
+        climbed = "leader"
+    return list(dict.fromkeys(["duty", climbed]))
