@@ -17,6 +17,7 @@ from bot.config import Person, Town, Village
 from bot.context import Context
 from bot.inbox import Message
 from bot.outbound import Outgoing
+from bot.urgency import alert_time
 
 USAGE = {
     "认领": "认领 编号", "进展": "进展 编号 进展情况", "办结": "办结 编号 办理结果", "上报": "上报 编号 原因",
@@ -87,17 +88,18 @@ def open_request(db: Database, out: Outgoing, ctx: Context, msg: Message, kind: 
                            due_at=ctx.due_at(kind, msg.received_at), now=ctx.now, confidence=confidence,
                            status="open" if sure else "unconfirmed")
     officers = duty.responsible(db, village, msg.received_at.date())
+    when = alert_time(case.text, ctx.now, ctx.calendar, ctx.config.rules)
     if sure:
-        announce(out, case, village, officers)
+        announce(out, case, village, officers, when)
     else:
-        out.members([c.userid for c in officers], (
+        out.members([c.userid for c in officers], not_before=when, text=(
             f"【疑似诉求 {case.number}】{village.name}群里有一条消息，可能是{case.kind_name}，请确认：\n"
             f"“{wording.snippet(case.text, 80)}”\n"
             f"是诉求请回复“确认 {case.number}”，我会登记并答复群众；不是请回复“改类 {case.number} 闲聊”。"))
     return case
 
 
-def announce(out: Outgoing, case: Case, village: Village, officers: list) -> None:
+def announce(out: Outgoing, case: Case, village: Village, officers: list, when: datetime | None = None) -> None:
     """The group answer and the private alert for a case now open; also when a cadre confirms one. The answer
     names the matter in the resident's own words and says when and who, in words an elderly resident reads
     at a glance (no "求助", "咨询" jargon)."""
@@ -105,7 +107,7 @@ def announce(out: Outgoing, case: Case, village: Village, officers: list) -> Non
     out.group(village, f"收到您说的“{wording.snippet(case.text, 16)}”，已登记，编号 {case.number}，"
                        f"{wording.day(case.due_at)}前答复您。{names}负责跟进。",
               mentions=[case.requester, *(c.userid for c in officers)])
-    out.members([c.userid for c in officers], (
+    out.members([c.userid for c in officers], not_before=when, text=(
         f"【新诉求 {case.number}·{case.kind_name}】{village.name}\n"
         f"内容：{wording.snippet(case.text, 120)}\n期限：{wording.day(case.due_at)}\n"
         f"回复“认领 {case.number}”“办结 {case.number} 结果”，村里解决不了回复“上报 {case.number} 原因”。"))
@@ -290,7 +292,9 @@ def confirm(db, out, ctx: Context, msg: Message, note: str, case: Case, village:
         cases.append(db, case.id, actor=msg.sender, action="confirmed", now=ctx.now, state={"status": "open"})
         return f"已确认 {case.number} 为问题线索，记入台账。"
     cases.append(db, case.id, actor=msg.sender, action="confirmed", now=ctx.now, state={"status": "open"})
-    announce(out, cases.get_by_id(db, case.id), village, duty.responsible(db, village, ctx.now.date()))
+    confirmed = cases.get_by_id(db, case.id)
+    announce(out, confirmed, village, duty.responsible(db, village, ctx.now.date()),
+             alert_time(confirmed.text, ctx.now, ctx.calendar, ctx.config.rules))
     return None
 
 
@@ -332,7 +336,8 @@ def release(db, out, ctx: Context, msg: Message, note: str, case: Case, village:
     request = cases.open_case(db, message_id=None, town=village.town, village=village.name, kind=kind,
                               text=case.text, requester=case.requester, chat_id=case.chat_id,
                               received_at=case.received_at, due_at=ctx.due_at(kind, ctx.now), now=ctx.now)
-    announce(out, request, village, duty.responsible(db, village, ctx.now.date()))
+    announce(out, request, village, duty.responsible(db, village, ctx.now.date()),
+             alert_time(request.text, ctx.now, ctx.calendar, ctx.config.rules))
     return f"已把 {case.number} 转为{village.name}的{KIND_NAMES[kind]}，编号 {request.number}。"
 
 

@@ -144,12 +144,17 @@ class Outgoing:
         """The robot of the town inspectors' own group (not a village group)."""
         self._put(Audience("inspectors", town.name), "robot", town.inspector_webhook_key, markdown_payload(text), text)
 
-    def members(self, userids: Iterable[str], text: str, *, markdown: bool = False) -> None:
-        # One row per member: each member is its own lane (WeCom limits 30 a minute to one member).
+    def members(self, userids: Iterable[str], text: str, *, markdown: bool = False,
+                not_before: datetime | None = None) -> None:
+        """One row per member: each member is its own lane (WeCom limits 30 a minute to one member). not_before:
+        held until then; such rows wait in a lane of their own, so that an urgent alert is never queued behind
+        one waiting for the morning."""
+        later = not_before is not None and not_before > self.now
         for userid in dict.fromkeys(userids):
             body = (markdown_payload(text, APP_MARKDOWN_LIMIT) if markdown
                     else {"msgtype": "text", "text": {"content": text}})
-            self._put(Audience("person", userid), "app", userid, {"touser": userid, **body}, text)
+            self._put(Audience("person", userid), "app", userid, {"touser": userid, **body}, text,
+                      **({"not_before": not_before, "lane": f"app:{userid}:later"} if later else {}))
 
     def alert_admins(self, key: str, text: str) -> bool:
         """Tell the admins once per key (include the day in the key for a daily reminder), by every channel

@@ -253,6 +253,16 @@ class WorkCalendar:
             n -= self.is_workday(day)
         return day
 
+    def working_moment(self, at: datetime, start: time, end: time) -> datetime:
+        """`at` if it falls within working hours [start, end) of a working day, else when they next begin."""
+        day = at.date()
+        if self.is_workday(day) and at.time() < end:
+            return at if at.time() >= start else datetime.combine(day, start, at.tzinfo)
+        day += timedelta(days=1)
+        while not self.is_workday(day):
+            day += timedelta(days=1)
+        return datetime.combine(day, start, at.tzinfo)
+
     def workdays_between(self, start: date, end: date) -> int:
         """Working days in (start, end]; negative (the count in (end, start]) when end is before start."""
         if end < start:

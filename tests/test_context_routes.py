@@ -11,7 +11,7 @@ from bot.channels.bridge import bridge_signature
 from bot.classifier import load
 from bot.config import Rules
 from bot.routes import Circumstances, decide
-from tests.conftest import BRIDGE_SECRET, CHENGNAN, rows
+from tests.conftest import BRIDGE_SECRET, CHENGNAN, robot_texts, rows
 from tests.test_live_group import LAMP, SUBSIDY, say
 
 UNSURE = "后山那条路有点滑"            # a help request the model is not quite sure of
@@ -95,12 +95,15 @@ async def test_a_resident_quoting_a_neighbours_request_joins_it(service, standin
 
 
 async def test_a_resident_quoting_the_bots_receipt_chases_that_case(service, standin, clock):
-    receipt = await say(service, standin, LAMP)                         # 101
+    await say(service, standin, LAMP)                                   # 101
     await say(service, standin, SUBSIDY)                                # 102, same resident
+    receipt = robot_texts(standin)[-1]                                  # the bot's answer in the group
+    assert "编号 102" in receipt
+    assert (await say(service, standin, "修了没有")).startswith("编号 101")   # unquoted: the words point at 101
     answer = await asked(service, standin, "修了没有", quote=receipt)
-    assert answer.startswith("编号 101")
+    assert answer.startswith("编号 102")
     chased = rows(service.bot, "SELECT c.number FROM events e JOIN cases c ON c.id = e.case_id WHERE action = 'chased'")
-    assert chased == [{"number": "101"}]
+    assert chased == [{"number": "101"}, {"number": "102"}]
 
 
 async def test_a_chase_from_someone_with_nothing_open_is_a_request_told_as_a_chase(service, standin):
