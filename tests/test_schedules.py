@@ -12,7 +12,7 @@ from bot.jobs import Scheduler
 from bot.roster import parse, save
 from schedules import duty_notice
 from tests.conftest import CHENGNAN_ROBOT, new_bot, robot_texts, rows
-from tests.schedule_helpers import private, run_at, started
+from tests.schedule_helpers import private, rotation, run_at, started
 
 VILLAGE_ROBOTS = ("robot-key-chengnan", "robot-key-shuanghong", "robot-key-gaofeng", "robot-key-nandajie")
 SECRETARIES = ("cn-zhang", "sh-huang", "gf-lei", "nd-wang")
@@ -39,6 +39,19 @@ async def test_duty_notice_names_todays_cadre_post_phone_and_where_to_ask(config
     assert standin.app_messages == []
     await run_at(bot, clock, "duty_notice", "2026-12-05T08:00+08:00")   # an explicit day beats the rotation
     assert "村委会主任李明" in robot_texts(standin)[-1] and "文书陈芳" in robot_texts(standin)[-1]
+    await bot.stop()
+
+
+async def test_the_duty_notice_says_when_a_holiday_stops_the_counting_of_days(config, clock, standin):
+    bot = await started(config, clock)
+    rotation(bot, "城南村", "cn-li")
+    await run_at(bot, clock, "duty_notice", "2026-12-01T08:00+08:00")     # no holiday this week: not a word
+    assert "办理时限" not in robot_texts(standin)[-1]
+    await run_at(bot, clock, "duty_notice", "2026-09-28T08:00+08:00")
+    assert robot_texts(standin)[-1].endswith(
+        "国庆假期（10月1日至7日）不计入办理时限；10月10日（周六）调休上班，照常计算。")
+    await run_at(bot, clock, "duty_notice", "2026-02-10T08:00+08:00")     # 春节: its Saturday working days count
+    assert "春节假期（2月15日至23日）不计入办理时限；2月14日（周六）、2月28日（周六）调休上班" in robot_texts(standin)[-1]
     await bot.stop()
 
 
