@@ -31,7 +31,7 @@ from bot.jobs import Job, JobError, JobRunner, Scheduler
 from bot.outbound import Outgoing
 from bot.outbox import ALERT_PREFIX, Outbox
 from bot.roles import Roles
-from bot.routes import Circumstances
+from bot.routes import CASE_NUMBER, Circumstances
 from bot.storage import Store
 from bot.undelivered import parked_alert
 from bot.workdays import WorkCalendar
@@ -183,7 +183,7 @@ class Bot:
     def circumstances(self, msg: Message) -> Circumstances:
         return Circumstances(speaker="cadre" if self.roles.is_staff(msg.sender) else "resident",
                              addressed=msg.mentions_bot or not msg.in_group, open_cases=self._open.get(msg.id),
-                             quoting=bool(msg.quoted))
+                             quoting=bool(msg.quoted), names_case=bool(CASE_NUMBER.search(msg.words)))
 
     def reading(self, msg: Message) -> Verdict:
         """The classifier's reading of a message, computed once however many handlers ask."""

@@ -7,6 +7,7 @@ Routes: `case` (a request, sure), `confirm` (maybe a request: 疑似诉求 to th
 the message it quotes), `answer` (a cadre's own words in the group: an answer or a notice) or `none`."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.classifier import Verdict
@@ -14,6 +15,7 @@ from bot.config import Rules
 
 REQUESTS = ("consult", "help", "suggestion", "disclosure")
 POSSIBLE_REQUEST = 0.2   # a request kind's share of the probability that is worth a cadre's glance
+CASE_NUMBER = re.compile(r"J\d{4}-\d{1,4}|(?<!\d)\d{3,6}(?!\d)", re.I)
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class Circumstances:
     addressed: bool = True        # an @-mention or a private chat: said to the bot, not overheard
     open_cases: int | None = None  # the sender's active cases in this village; None: not known (the CLI)
     quoting: bool = False         # the message quotes another one
+    names_case: bool = False      # the message carries a case number ("101", "J2026-003")
 
 
 ADDRESSED_RESIDENT = Circumstances()
@@ -53,7 +56,7 @@ def decide(verdict: Verdict, rules: Rules, about: Circumstances = ADDRESSED_RESI
     kind, share = best_request(verdict)
     if verdict.label == "followup":
         # A chase from someone with nothing open is a request told as a chase ("还是没人来修").
-        if about.open_cases == 0 and share >= POSSIBLE_REQUEST:
+        if about.open_cases == 0 and not about.names_case and share >= POSSIBLE_REQUEST:
             return "confirm"
         return "followup"
     if verdict.label == "chatter" and about.addressed and verdict.confidence < rules.confidence_threshold \
@@ -86,7 +89,7 @@ def circumstances_of(record: dict) -> Circumstances:
         addressed = channel.lower() in _ADDRESSED if channel else True
     quote = record.get("quoted", record.get("quote"))
     return Circumstances(speaker="cadre" if role.lower() in _STAFF else "resident", addressed=addressed,
-                         quoting=bool(quote))
+                         quoting=bool(quote), names_case=bool(CASE_NUMBER.search(str(record.get("text") or ""))))
 
 
 def effective_label(label: str, decided: str) -> str:

@@ -125,3 +125,6 @@ def test_the_decision_weighs_each_circumstance():
     chase = load().classify("修了没有")
     assert decide(chase, rules, Circumstances(quoting=True)) == "reply"
     assert decide(chase, rules, Circumstances(open_cases=1)) == "followup"
+    told = load().classify(TOLD_AS_A_CHASE)
+    assert decide(told, rules, Circumstances(open_cases=0)) == "confirm"
+    assert decide(told, rules, Circumstances(open_cases=0, names_case=True)) == "followup"   # "101 还是没人来修"
