@@ -16,7 +16,7 @@ from typing import Awaitable, Callable, Sequence, TypeVar
 import aiohttp
 from sqlite_utils import Database
 
-from bot import app_inbox, data, identity, inbox, ledger
+from bot import app_inbox, cases, data, identity, inbox, ledger
 from bot.app_inbox import AppEvents
 from bot.channels import bridge
 from bot.channels.app_events import Received
@@ -35,6 +35,7 @@ from bot.kf_reader import KfReader
 from bot.outbound import Outgoing
 from bot.outbox import ALERT_PREFIX, Outbox
 from bot.roles import Roles
+from bot.routes import CASE_NUMBER, Circumstances
 from bot.storage import Store
 from bot.undelivered import parked_alert
 from bot.workdays import WorkCalendar
@@ -48,6 +49,11 @@ def _warm_up() -> None:
         load_classifier().classify("预热")
     except Exception as exc:  # noqa: BLE001 - the first message meets the same error, on the one error path
         log.error("classifier warm-up failed: %s", type(exc).__name__)
+
+
+def _rows_and_open_counts(db: Database, message_ids: list[int]) -> tuple[list[dict], dict[tuple[str, str], int]]:
+    rows = inbox.load_rows(db, message_ids)
+    return rows, cases.open_counts(db, (r["sender"] for r in rows))
 
 
 class AlreadyRunning(RuntimeError):
@@ -101,6 +107,7 @@ class Bot:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock_handle = None
         self._readings: dict[int, Verdict] = {}
+        self._open: dict[int, int] = {}     # message id -> its sender's open cases in its village, at load
         self._marked: set[int] = set()
 
     # --- lifecycle -------------------------------------------------------------------------------------
@@ -187,7 +194,12 @@ class Bot:
             return self.commit(tx, key)
         return MessageContext(config=self.config, roles=self.roles, calendar=self.calendar, clock=self.clock,
                               commit=commit, read=self.store.read, rehearsal=self.base.rehearsal, message=msg,
-                              classify=self.reading, handler=handler)
+                              classify=self.reading, handler=handler, about=self.circumstances(msg))
+
+    def circumstances(self, msg: Message) -> Circumstances:
+        return Circumstances(speaker="cadre" if self.roles.is_staff(msg.sender) else "resident",
+                             addressed=msg.mentions_bot or not msg.in_group, open_cases=self._open.get(msg.id),
+                             quoting=bool(msg.quoted), names_case=bool(CASE_NUMBER.search(msg.words)))
 
     def reading(self, msg: Message) -> Verdict:
         """The classifier's reading of a message, computed once however many handlers ask."""
@@ -267,7 +279,11 @@ class Bot:
                                    sender=tap.userid, text=command, received_at=tap.at or self.clock.now()))
 
     async def load_messages(self, message_ids: list[int]) -> list[Message]:
-        rows = await self.store.read(inbox.load_rows, message_ids)
+        rows, counts = await self.store.read(_rows_and_open_counts, message_ids)
+        if len(self._open) > 1000:
+            self._open.clear()
+        # As the batch is loaded: a sender's second message in one burst sees the cases open before the burst.
+        self._open.update({r["id"]: counts.get((r["sender"], r["village"]), 0) for r in rows})
         return [inbox.from_row(row, self.config) for row in rows]
 
     async def _push_to_gateway(self, row_id: int, payload: dict) -> None:

@@ -216,6 +216,16 @@ def active_or_recent(db: Database, received_since: datetime, answered_since: dat
         yield _case(row)
 
 
+def open_counts(db: Database, senders: Iterable[str]) -> dict[tuple[str, str], int]:
+    """How many requests each sender has waiting, per village, in one query (what routing a message needs)."""
+    marks = ", ".join("?" * len(ACTIVE))
+    rows = db.execute(f"SELECT c.requester, c.village, COUNT(*) FROM cases c JOIN case_state s ON s.case_id = c.id "
+                      f"WHERE s.status IN ({marks}) AND s.kind != 'report' "
+                      f"AND c.requester IN (SELECT value FROM json_each(?)) GROUP BY c.requester, c.village",
+                      [*ACTIVE, json.dumps(sorted(set(senders)))]).fetchall()
+    return {(sender, village): n for sender, village, n in rows}
+
+
 def by_ids(db: Database, ids: Iterable[int]) -> dict[int, Case]:
     """Many cases by id in one query (the ids travel as one JSON parameter, however many)."""
     rows = db.query(f"{_SELECT} WHERE c.id IN (SELECT value FROM json_each(?))", [json.dumps(list(ids))])

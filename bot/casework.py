@@ -6,6 +6,7 @@ who acted should read back (or None)."""
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -19,6 +20,7 @@ from bot.config import Person, Town, Village
 from bot.context import Context
 from bot.inbox import Message
 from bot.outbound import Outgoing
+from bot.urgency import alert_time
 
 USAGE = {
     "认领": "认领 编号", "进展": "进展 编号 进展情况", "办结": "办结 编号 办理结果", "上报": "上报 编号 原因",
@@ -96,21 +98,23 @@ def open_request(db: Database, out: Outgoing, ctx: Context, msg: Message, kind: 
                            due_at=ctx.due_at(kind, msg.received_at), now=ctx.now, confidence=confidence,
                            status="open" if sure else "unconfirmed")
     officers = duty.responsible(db, village, msg.received_at.date())
+    when = alert_time(case.text, ctx.now, ctx.calendar, ctx.config.rules)
     if sure:
-        announce(db, out, case, village, officers)
+        announce(db, out, case, village, officers, when)
     else:
-        out.members([c.userid for c in officers], (
+        out.members([c.userid for c in officers], not_before=when, text=(
             f"【疑似诉求 {case.number}】{village.name}群里有一条消息，可能是{case.kind_name}，请确认：\n"
             f"“{wording.snippet(case.text, 80)}”\n"
             f"是诉求请回复“确认 {case.number}”，我会登记并答复群众；不是请回复“改类 {case.number} 闲聊”。"))
     return case
 
 
-def announce(db: Database, out: Outgoing, case: Case, village: Village, officers: list) -> None:
+def announce(db: Database, out: Outgoing, case: Case, village: Village, officers: list,
+             when: datetime | None = None) -> None:
     """The requester's answer and the duty cadres' cards for a case now open; also when a cadre confirms one. The
     answer names the matter in the resident's own words and says when and who, in words an elderly resident
     reads at a glance (no "求助", "咨询" jargon). Each cadre's card has buttons (认领 · 转镇里 · 查看) that act
-    as the typed commands do."""
+    as the typed commands do. when: the cards wait until then (working hours, unless the matter is urgent)."""
     names = "、".join(f"{c.post}{c.name}" for c in officers)
     tell_requester(db, out, case, village, f"收到您说的“{wording.snippet(case.text, 16)}”，已登记，编号 {case.number}，"
                                            f"{wording.day(case.due_at)}前答复您。{names}负责跟进。",
@@ -122,7 +126,7 @@ def announce(db: Database, out: Outgoing, case: Case, village: Village, officers
         task = hashlib.sha1(f"{out.key}:{cadre.userid}".encode()).hexdigest()[:10]
         card = cards.card_body(f"case{case.id}-{out.now:%Y%m%d%H%M%S}-{task}", title, desc,
                                cards.case_buttons(case.number), detail)
-        out.card(cadre.userid, card, f"{title}\n{desc}\n{detail}")
+        out.card(cadre.userid, card, f"{title}\n{desc}\n{detail}", not_before=when)
 
 
 Told = Literal["group", "draft", "kf", "kf_held"]
@@ -375,7 +379,9 @@ def confirm(db, out, ctx: Context, msg: Message, note: str, case: Case, village:
         cases.append(db, case.id, actor=msg.sender, action="confirmed", now=ctx.now, state={"status": "open"})
         return f"已确认 {case.number} 为问题线索，记入台账。"
     cases.append(db, case.id, actor=msg.sender, action="confirmed", now=ctx.now, state={"status": "open"})
-    announce(db, out, cases.get_by_id(db, case.id), village, duty.responsible(db, village, ctx.now.date()))
+    confirmed = cases.get_by_id(db, case.id)
+    announce(db, out, confirmed, village, duty.responsible(db, village, ctx.now.date()),
+             alert_time(confirmed.text, ctx.now, ctx.calendar, ctx.config.rules))
     return None
 
 
@@ -417,7 +423,8 @@ def release(db, out, ctx: Context, msg: Message, note: str, case: Case, village:
     request = cases.open_case(db, message_id=None, town=village.town, village=village.name, kind=kind,
                               text=case.text, requester=case.requester, chat_id=case.chat_id,
                               received_at=case.received_at, due_at=ctx.due_at(kind, ctx.now), now=ctx.now)
-    announce(db, out, request, village, duty.responsible(db, village, ctx.now.date()))
+    announce(db, out, request, village, duty.responsible(db, village, ctx.now.date()),
+             alert_time(request.text, ctx.now, ctx.calendar, ctx.config.rules))
     return f"已把 {case.number} 转为{village.name}的{KIND_NAMES[kind]}，编号 {request.number}。"
 
 
@@ -465,7 +472,8 @@ def answered_in_group(db: Database, out: Outgoing, ctx: Context, msg: Message) -
                if c.first_response_at is None and c.received_at <= msg.received_at]
     if not waiting:
         return None
-    case = max(waiting, key=lambda c: (similarity(msg.words, c.text) >= SAME_PROBLEM, c.received_at))
+    quoted = quoted_case(db, msg, waiting)    # a reply quoting a request answers that one, however old
+    case = quoted or max(waiting, key=lambda c: (similarity(msg.words, c.text) >= SAME_PROBLEM, c.received_at))
     cases.append(db, case.id, actor=msg.sender, action="responded", now=ctx.now, note=msg.words,
                  state={"first_response_at": msg.received_at})
     out.members([msg.sender], f"您在{village.name}群里的答复已记为编号 {case.number}「{wording.snippet(case.text, 14)}」"
@@ -473,8 +481,30 @@ def answered_in_group(db: Database, out: Outgoing, ctx: Context, msg: Message) -
     return case.number
 
 
-def second(db: Database, ctx: Context, msg: Message, similar_only: bool) -> Case | None:
-    """A resident repeating or supporting an open request joins it (附议) instead of opening a second case."""
+_NUMBER_IN_QUOTE = re.compile(r"编号\s*(J\d{4}-\d{1,4}|\d{3,6})", re.I)
+
+
+def quoted_case(db: Database, msg: Message, among: list[Case] | None = None) -> Case | None:
+    """The case a quoted message belongs to: the number in a quoted receipt of the bot's, else the open request
+    of this village whose words the quote repeats."""
+    words = msg.quoted
+    if not words or msg.village is None:
+        return None
+    pool = among if among is not None else [c for c in cases.find(db, village=msg.village.name, statuses=cases.ACTIVE)]
+    number = _NUMBER_IN_QUOTE.search(words)
+    if number:
+        return next((c for c in pool if c.number == number[1].upper()), None)
+    scored = [(similarity(words, c.text), c) for c in pool]
+    best = max(scored, key=lambda sc: (sc[0], sc[1].received_at), default=None)
+    return best[1] if best and best[0] >= SAME_PROBLEM else None
+
+
+def second(db: Database, ctx: Context, msg: Message, similar_only: bool, case: Case | None = None) -> Case | None:
+    """A resident repeating or supporting an open request joins it (附议) instead of opening a second case.
+    case: the request the resident quoted, joined whatever its age."""
+    if case is not None:
+        cases.append(db, case.id, actor=msg.sender, action="seconded", now=ctx.now, note=msg.words)
+        return case
     recent = [c for c in cases.find(db, village=msg.village.name, statuses=cases.ACTIVE,
                                     since=msg.received_at - SUPPORT_WINDOW) if c.requester != msg.sender]
     if similar_only:
@@ -669,8 +699,9 @@ def pressing(case: Case, calendar, at: datetime) -> Pressing | None:
     return Pressing(case, deadline, beyond, overdue, at.date())
 
 
-def rungs(p: Pressing) -> list[str]:
-    """Who is pressed today. A village case: its holder every day, plus the rung its overdue days have reached."""
+def rungs(p: Pressing, holder_is_secretary: bool = False) -> list[str]:
+    """Who is pressed today. A village case: its holder every day, plus the rung its overdue days have reached;
+    a holder who is the party secretary is not asked to urge himself: that rung is the link leader's."""
     if p.case.confidential:
         return ["inspectors"]                  # clues are the inspectors' own ledger
     if p.case.level == "county":
@@ -679,4 +710,7 @@ def rungs(p: Pressing) -> list[str]:
         return held + (["inspectors"] if p.overdue_days else [])
     if p.case.level == "town":
         return ["duty"] if p.overdue_days <= 1 else ["duty", "inspectors"]
-    return list(dict.fromkeys(["duty", LADDER[min(max(p.overdue_days - 1, 0), 3)]]))
+    climbed = LADDER[min(max(p.overdue_days - 1, 0), 3)]
+    if climbed == "secretary" and holder_is_secretary:
+        climbed = "leader"
+    return list(dict.fromkeys(["duty", climbed]))

@@ -153,6 +153,9 @@ class Rules:
     # A report's share of the reading at which an unsure message still goes to the inspectors, as 疑似线索 to
     # triage: a missed report is the worst error there is.
     triage_threshold: float = 0.08
+    # Overheard talk (a bridge, the chat archive) was not said to the bot: a case opens only above this reading;
+    # below it the duty cadre is asked to confirm (疑似诉求).
+    overheard_threshold: float = 0.7
 
 
 @dataclass(frozen=True)
@@ -449,6 +452,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
         draft_post_hours=get("draft_post_hours", int, Rules.draft_post_hours, minimum=1),
         holiday_dirs=holiday_dirs,
         triage_threshold=get("triage_threshold", float, Rules.triage_threshold, minimum=0, maximum=1),
+        overheard_threshold=get("overheard_threshold", float, Rules.overheard_threshold, minimum=0, maximum=1),
     )
     if rules.work_start >= rules.work_end:
         raise r.fail("rules.work_end", f"应晚于 work_start（{rules.work_start:%H:%M}），实际是 {rules.work_end:%H:%M}")

@@ -17,6 +17,7 @@ from bot.config import Config
 from bot.inbox import Message
 from bot.outbound import Outgoing
 from bot.roles import Roles
+from bot.routes import ADDRESSED_RESIDENT, Circumstances, decide
 from bot.workdays import WorkCalendar
 
 T = TypeVar("T")
@@ -57,10 +58,16 @@ class MessageContext(Context):
     message: Message = field(default=None)  # type: ignore[assignment]
     classify: Callable[[Message], Verdict] = field(default=None, repr=False)  # type: ignore[assignment]
     handler: str | None = None
+    about: Circumstances = ADDRESSED_RESIDENT   # who speaks, addressed or overheard, open cases, quoting
 
     @property
     def reading(self) -> Verdict:
         return self.classify(self.message)
+
+    @property
+    def route(self) -> str:
+        """What to do with the message: the reading weighed with its circumstances (bot/routes.py)."""
+        return decide(self.reading, self.config.rules, self.about)
 
     async def answer(self, rule: Callable[[Database, Outgoing], str | None]) -> None:
         """Run a rule in the message's own transaction and send its line, if it has one, back where the

@@ -8,7 +8,7 @@ from sqlite_utils import Database
 
 from bot.config import Config, Village
 from bot.storage import insert_once
-from bot.textnorm import strip_mentions
+from bot.textnorm import quoted, strip_mentions
 
 # Full-width digits and Latin letters (phone keyboards) fold to ASCII so "办结 １０１" works.
 FULLWIDTH = {0xFF10 + i: 0x30 + i for i in range(10)} | {0xFF21 + i: 0x41 + i for i in range(26)} \
@@ -30,6 +30,7 @@ class Message:
     response_url: str | None = None
     id: int = 0
     media: str = ""          # image | file | voice | video …: something with no words the bot can read
+    quote: str = ""          # the words of the message this one quotes (a reply to it), if any
 
     @property
     def in_group(self) -> bool:
@@ -40,6 +41,14 @@ class Message:
         """What the sender wrote, as they wrote it, without the @-mentions: what a case keeps and shows."""
         return strip_mentions(self.text).translate(FULLWIDTH).strip()
 
+    @property
+    def quoted(self) -> str:
+        """The quoted words: the callback's own quote, or a WeChat-style 「name：words」 inside the text."""
+        if self.quote:
+            return self.quote
+        inline = quoted(self.text)
+        return inline[1].strip() if inline else ""
+
 
 def record(db: Database, msg: Message) -> tuple[int, bool]:
     """Store a message; returns (row id, True) the first time and (row id, False) for a redelivery."""
@@ -48,6 +57,7 @@ def record(db: Database, msg: Message) -> tuple[int, bool]:
         "village": msg.village.name if msg.village else None, "sender": msg.sender, "sender_name": msg.sender_name,
         "text": msg.text, "mentions_bot": int(msg.mentions_bot), "response_url": msg.response_url,
         "received_at": msg.received_at.isoformat(), "media": msg.media or None,
+        "quote": msg.quote or None,
         "status": "unrouted" if msg.in_group and msg.village is None else "new"}, sealed=True)
     # By its UNIQUE key, not last_insert_rowid(): sealing the row inserted a ledger row after it.
     row = db.conn.execute("SELECT id FROM messages WHERE channel = ? AND msgid = ?", [msg.channel, msg.msgid])
@@ -72,7 +82,8 @@ def from_row(row: dict, config: Config) -> Message:
         id=row["id"], channel=row["channel"], msgid=row["msgid"], chattype=row["chattype"], sender=row["sender"],
         sender_name=row["sender_name"] or "", text=row["text"], received_at=datetime.fromisoformat(row["received_at"]),
         chat_id=row["chat_id"], village=config.village_by_name(row["village"]) if row["village"] else None,
-        mentions_bot=bool(row["mentions_bot"]), response_url=row["response_url"], media=row.get("media") or "")
+        mentions_bot=bool(row["mentions_bot"]), response_url=row["response_url"], media=row.get("media") or "",
+        quote=row.get("quote") or "")
 
 
 def pending_ids(db: Database) -> list[int]:

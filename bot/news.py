@@ -1,15 +1,17 @@
 """The 正能量 pool the township fills: items added by command or from files in data/news/ (TOML or JSONL).
 
 TOML:  [[items]]  title = "…"  body = "…"  source = "…"(可选)
-JSONL: one {"title": "…", "body": "…", "source": "…"} per line.
-An item is identified by its title and body, so loading the same file again adds nothing."""
+       valid_from = 2026-12-01  valid_until = 2026-12-31(可选：只在这段日期内发)  villages = ["城南村"](可选：只发这些村)
+JSONL: one {"title": "…", "body": "…", "source": "…", "valid_from": "2026-12-01", …} per line.
+An item is identified by its title and body, so loading the same file again adds nothing. An item with an end
+date goes out before those without one (the soonest-ending first), so a seasonal notice is not left unposted."""
 from __future__ import annotations
 
 import hashlib
 import json
 import tomllib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -29,6 +31,9 @@ class NewsItem:
     title: str
     body: str
     source: str = ""
+    valid_from: date | None = None
+    valid_until: date | None = None
+    villages: tuple[str, ...] = ()     # empty: every village
 
     @property
     def key(self) -> str:
@@ -46,7 +51,27 @@ def item(raw: object, where: str) -> NewsItem:
         raise NewsError(f"{where}：标题和正文都不能为空")
     if len(title) > TITLE_MAX or len(body) > BODY_MAX:
         raise NewsError(f"{where}：标题最多 {TITLE_MAX} 字、正文最多 {BODY_MAX} 字，手机上一屏能读完")
-    return NewsItem(title, body, str(raw.get("source", "")).strip())
+    start, end = _day(raw.get("valid_from"), where, "valid_from"), _day(raw.get("valid_until"), where, "valid_until")
+    if start and end and end < start:
+        raise NewsError(f"{where}：valid_until（截止日期）不能早于 valid_from（开始日期）")
+    villages = raw.get("villages", [])
+    if isinstance(villages, str):
+        villages = [v for v in villages.replace("，", ",").split(",")]
+    if not isinstance(villages, list) or not all(isinstance(v, str) for v in villages):
+        raise NewsError(f"{where}：villages 应是村名列表，如 [\"城南村\", \"双虹村\"]")
+    return NewsItem(title, body, str(raw.get("source", "")).strip(), start, end,
+                    tuple(v.strip() for v in villages if v.strip()))
+
+
+def _day(value: object, where: str, key: str) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise NewsError(f"{where}：{key} 应是日期，如 2026-12-01") from None
 
 
 def read_file(path: Path) -> list[NewsItem]:
@@ -74,7 +99,11 @@ def add(db: Database, items: list[NewsItem], now: datetime) -> int:
     """Add items to the pool; returns how many were new."""
     before = db["news"].count
     db["news"].insert_all(({"key": it.key, "title": it.title, "body": it.body, "source": it.source,
-                            "added_at": now.isoformat()} for it in items), ignore=True)
+                            "added_at": now.isoformat(),
+                            "valid_from": it.valid_from.isoformat() if it.valid_from else None,
+                            "valid_until": it.valid_until.isoformat() if it.valid_until else None,
+                            "villages": json.dumps(list(it.villages), ensure_ascii=False) if it.villages else None}
+                           for it in items), ignore=True)
     return db["news"].count - before
 
 
@@ -83,12 +112,20 @@ def load_dir(db: Database, now: datetime, directory: Path | None = None) -> int:
     return add(db, items, now)
 
 
-def next_for(db: Database, village: str) -> dict | None:
-    """The oldest item this group has never had."""
-    return next(db["news"].rows_where("id NOT IN (SELECT news_id FROM news_posts WHERE village = ?)", [village],
-                                      order_by="id", limit=1), None)
+# Not yet posted in this group, meant for it, and not past its end date (nor, for `next_for`, before its start).
+_FOR = ("id NOT IN (SELECT news_id FROM news_posts WHERE village = :village) "
+        "AND (valid_until IS NULL OR valid_until >= :day) "
+        "AND (villages IS NULL OR EXISTS (SELECT 1 FROM json_each(news.villages) WHERE value = :village))")
 
 
-def remaining(db: Database, village: str) -> int:
-    return db.execute("SELECT COUNT(*) FROM news WHERE id NOT IN (SELECT news_id FROM news_posts WHERE village = ?)",
-                      [village]).fetchone()[0]
+def next_for(db: Database, village: str, day: date) -> dict | None:
+    """The item this group gets today: valid today, the soonest-ending first, else the oldest."""
+    return next(db["news"].rows_where(f"{_FOR} AND (valid_from IS NULL OR valid_from <= :day)",
+                                      {"village": village, "day": day.isoformat()},
+                                      order_by="valid_until IS NULL, valid_until, id", limit=1), None)
+
+
+def remaining(db: Database, village: str, day: date) -> int:
+    """Items this group has still to get, today or on a later day."""
+    return db.execute(f"SELECT COUNT(*) FROM news WHERE {_FOR}", {"village": village, "day": day.isoformat()}
+                      ).fetchone()[0]

@@ -116,10 +116,13 @@ class Outgoing:
                                                     **text_payload(text)}, text)
         return True
 
-    def card(self, userid: str, card: dict, text: str) -> None:
-        """An app template card to one member; `text` is everything the card shows, checked like any message."""
+    def card(self, userid: str, card: dict, text: str, *, not_before: datetime | None = None) -> None:
+        """An app template card to one member; `text` is everything the card shows, checked like any message.
+        not_before: held until then, in the member's lane for held rows (as `members`)."""
+        later = not_before is not None and not_before > self.now
         self._put(Audience("person", userid), "app", userid,
-                  {"touser": userid, "msgtype": "template_card", "template_card": card}, text)
+                  {"touser": userid, "msgtype": "template_card", "template_card": card}, text,
+                  **({"not_before": not_before, "lane": f"app:{userid}:later"} if later else {}))
 
     def card_done(self, userid: str, response_code: str, replace_name: str) -> None:
         """Grey out the buttons of the card this member tapped (update_template_card, its code used once)."""
@@ -194,12 +197,17 @@ class Outgoing:
                                                  "md5": hashlib.md5(png).hexdigest()}}
         self._put(Audience("inspectors", town.name), "robot", town.inspector_webhook_key, payload, "")
 
-    def members(self, userids: Iterable[str], text: str, *, markdown: bool = False) -> None:
-        # One row per member: each member is its own lane (WeCom limits 30 a minute to one member).
+    def members(self, userids: Iterable[str], text: str, *, markdown: bool = False,
+                not_before: datetime | None = None) -> None:
+        """One row per member: each member is its own lane (WeCom limits 30 a minute to one member). not_before:
+        held until then; such rows wait in a lane of their own, so that an urgent alert is never queued behind
+        one waiting for the morning."""
+        later = not_before is not None and not_before > self.now
         for userid in dict.fromkeys(userids):
             body = (markdown_payload(text, APP_MARKDOWN_LIMIT) if markdown
                     else {"msgtype": "text", "text": {"content": text}})
-            self._put(Audience("person", userid), "app", userid, {"touser": userid, **body}, text)
+            self._put(Audience("person", userid), "app", userid, {"touser": userid, **body}, text,
+                      **({"not_before": not_before, "lane": f"app:{userid}:later"} if later else {}))
 
     def alert_admins(self, key: str, text: str) -> bool:
         """Tell the admins once per key (include the day in the key for a daily reminder), by every channel

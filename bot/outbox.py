@@ -43,16 +43,19 @@ OnParked = Callable[[Database, dict], None]
 
 def enqueue(db: Database, *, kind: str, target: str, payload: dict, now: datetime,
             dedupe: str | None = None, lane: str | None = None,
-            fallback: tuple[str, str] | None = None, status: str = "pending") -> int | None:
+            fallback: tuple[str, str] | None = None, status: str = "pending",
+            not_before: datetime | None = None) -> int | None:
     """Add a message inside the caller's transaction. A repeated `dedupe` key adds nothing (returns None).
     `fallback` (kind, target): where a response row's text goes if its single-use URL cannot take it.
-    status 'gateway': a bridge village's post that the county's gateway pulls (the sender leaves it alone)."""
+    status 'gateway': a bridge village's post that the county's gateway pulls (the sender leaves it alone).
+    not_before: held until then (a cadre's alert waiting for working hours)."""
     lane = lane or f"{kind}:{target}"
     fallback_kind, fallback_target = fallback or (None, None)
     cursor = db.execute(
         "INSERT OR IGNORE INTO outbox (kind, target, lane, payload, dedupe, created_at, not_before, "
         "fallback_kind, fallback_target, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [kind, target, lane, json.dumps(payload, ensure_ascii=False), dedupe, now.isoformat(), now.isoformat(),
+        [kind, target, lane, json.dumps(payload, ensure_ascii=False), dedupe, now.isoformat(),
+         max(now, not_before or now).isoformat(),
          fallback_kind, fallback_target, status])
     return cursor.lastrowid if cursor.rowcount else None
 

@@ -515,3 +515,12 @@ def m0016(db: Database) -> None:
     # (交办): folded from events like the rest of case_state, so `xiaowei audit verify` re-checks them too.
     for column in ("stage", "outcome", "department"):
         db.execute(f"ALTER TABLE case_state ADD COLUMN {column} TEXT")
+
+
+@MIGRATIONS(name="0018_quotes_and_news_dates")
+def m0018(db: Database) -> None:
+    # The words a message quotes: a quoted reply belongs to the case it quotes, not to a new matter.
+    db.execute("ALTER TABLE messages ADD COLUMN quote TEXT")
+    # A positive item's dates (ISO days, inclusive) and the villages it is for (a JSON list; NULL: all).
+    for column in ("valid_from", "valid_until", "villages"):
+        db.execute(f"ALTER TABLE news ADD COLUMN {column} TEXT")

@@ -2,8 +2,11 @@
 quoted replies and noise so that only what the sender wrote themselves is judged."""
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+
+import opencc
 
 # Names the bot answers to; stripped even when WeChat glues them to the text.
 BOT_NAMES = ("小微机器人", "小微助手", "小微", "xiaowei", "XiaoWei", "Xiaowei")
@@ -76,8 +79,20 @@ def count_emoji(text: str) -> int:
     return sum(1 for ch in text if _is_emoji(ch))
 
 
+@functools.lru_cache(maxsize=1)
+def _to_simplified() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")   # OpenCC's phrase tables: 頭髮→头发 and 乾淨→干净, not one character at a time
+
+
+def simplified(text: str) -> str:
+    """Traditional characters folded to simplified ones (elderly residents and Taiwan-style keyboards type them),
+    so "路燈壞了" and "路灯坏了" are the same features."""
+    return _to_simplified().convert(text)
+
+
 def normalize(text: str) -> str:
-    """Return the sender's own words, NFKC-folded, one space between runs; '' if none."""
+    """Return the sender's own words, NFKC-folded and in simplified characters, one space between runs; '' if
+    none."""
     if not isinstance(text, str):
         return ""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -86,7 +101,7 @@ def normalize(text: str) -> str:
     text = _EMOJI_CODE.sub(" ", text)
     text = "".join(" " if _is_emoji(ch) else ch for ch in text)
     # NFKC folds full-width letters/digits so "１２３" and "123" are one feature.
-    text = unicodedata.normalize("NFKC", text)
+    text = simplified(unicodedata.normalize("NFKC", text))
     text = _REPEAT_PUNCT.sub(r"\1", text)
     text = _SPACES.sub(" ", text)
     text = _NEWLINES.sub("\n", text)

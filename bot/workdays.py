@@ -253,6 +253,35 @@ class WorkCalendar:
             n -= self.is_workday(day)
         return day
 
+    def working_moment(self, at: datetime, start: time, end: time) -> datetime:
+        """`at` if it falls within working hours [start, end) of a working day, else when they next begin."""
+        day = at.date()
+        if self.is_workday(day) and at.time() < end:
+            return at if at.time() >= start else datetime.combine(day, start, at.tzinfo)
+        day += timedelta(days=1)
+        while not self.is_workday(day):
+            day += timedelta(days=1)
+        return datetime.combine(day, start, at.tzinfo)
+
+    def break_ahead(self, day: date, within: int = 7) -> "HolidayBreak | None":
+        """The holiday whose days off begin within `within` days of `day` (or are under way): its name, its whole
+        run of days off (weekends joined to it included) and the adjusted working days (调休上班) around it."""
+        for n in range(within + 1):
+            off = day + timedelta(n)
+            # A named day off, not a plain weekend (next year's table is read only once the days reach it).
+            if self.is_workday(off) or off not in self.table(off.year).holidays:
+                continue
+            first, last = off, off
+            while not self.is_workday(first - timedelta(1)) and first - timedelta(1) >= day - timedelta(10):
+                first -= timedelta(1)
+            while not self.is_workday(last + timedelta(1)):
+                last += timedelta(1)
+            near = set(self.table(first.year).workdays) | set(self.table(last.year).workdays)
+            adjusted = tuple(sorted(d for d in near if first - timedelta(10) <= d <= last + timedelta(10)
+                                    and d.weekday() >= 5))
+            return HolidayBreak(_holiday_title(off), first, last, adjusted)
+        return None
+
     def workdays_between(self, start: date, end: date) -> int:
         """Working days in (start, end]; negative (the count in (end, start]) when end is before start."""
         if end < start:
@@ -290,6 +319,22 @@ class WorkCalendar:
             raise ValueError(f"未知类型 {kind}，可选 {', '.join(LIMITS)}")
         due = self.add_workdays(local(received_at).date(), LIMITS[kind])
         return local(datetime.combine(due, close.replace(tzinfo=None)))
+
+
+@dataclass(frozen=True)
+class HolidayBreak:
+    name: str                     # 元旦 | 春节 | 国庆 …, as a notice says it ("元旦假期")
+    first: date
+    last: date
+    adjusted: tuple[date, ...]    # weekend days worked instead (调休上班): they count
+
+
+_SHORT = {"国庆节": "国庆", "中秋节": "中秋", "端午节": "端午", "清明节": "清明"}
+
+
+def _holiday_title(day: date) -> str:
+    name = holiday_name(day) or statutory_holidays(day.year).get(day) or "节假日"
+    return "、".join(_SHORT.get(part, part) for part in name.split("、"))
 
 
 def holiday_name(day: date) -> str | None:

@@ -3,7 +3,7 @@ reading, and a possible report comes before everything the classifier could othe
 from __future__ import annotations
 
 from bot.dispatch import Handler
-from handlers import addressed, clues, commands, desk, followups, gongshi, help, reports, requests, traffic
+from handlers import addressed, clues, commands, desk, followups, gongshi, help, quoted, reports, requests, traffic
 
 
 def default_handlers() -> list[Handler]:
@@ -17,6 +17,7 @@ def default_handlers() -> list[Handler]:
         Handler("report", reports.match, reports.act),
         Handler("objection", gongshi.match_objection, gongshi.act_objection),
         Handler("followup", followups.match, followups.act),
+        Handler("quoted-reply", quoted.match, quoted.act),
         Handler("cadre-reply", traffic.match_reply, traffic.act_reply),
         Handler("support", traffic.match_support, traffic.act_support),
         Handler("request", requests.match, requests.act),

@@ -21,7 +21,7 @@ def match(msg: Message, ctx: MessageContext) -> Followup | None:
         verb = found[1]
         intent = "unhappy" if verb == "不满意" else "happy" if "满意" in verb else "status"
         return Followup(found[2], intent, found[3].strip())
-    if ctx.reading.label != "followup":
+    if ctx.route != "followup":
         return None
     number = re.search(r"J\d{4}-\d{1,4}|\d{3,6}", msg.words, re.I)
     intent = "unhappy" if UNHAPPY.search(msg.words) else "happy" if HAPPY.search(msg.words) else "status"

@@ -5,12 +5,11 @@ from __future__ import annotations
 from bot import casework
 from bot.context import MessageContext
 from bot.inbox import Message
-from bot.routes import route
 
 
 def match(msg: Message, ctx: MessageContext) -> str | None:
     # Cadres may report misconduct too (a committee member about the secretary), so nobody is excluded.
-    found = route(ctx.reading, ctx.config.rules)
+    found = ctx.route
     return found if found in ("clue", "triage") else None
 
 

@@ -8,8 +8,8 @@ from bot import casework
 from bot.cases import REQUEST_KINDS
 from bot.context import MessageContext
 from bot.inbox import Message
+from bot.routes import best_request
 
-POSSIBLE_REQUEST = 0.2   # a request kind's share of the probability that is worth a cadre's glance
 ASK_IN_GROUP = "请在您所在村（社区）的群里@小微 说明情况，这样值班干部能及时看到并办理。"
 PASSED_ON = "收到，已转给值班干部确认，确认后会在群里答复您。"
 PASSED_ON_PRIVATELY = "收到，已转给值班干部确认，确认后会答复您。"
@@ -26,17 +26,14 @@ class Intake:
 
 
 def match(msg: Message, ctx: MessageContext) -> Intake | None:
-    if ctx.roles.is_staff(msg.sender):
-        return None   # cadres' own posts are notices and answers, not requests
-    verdict, threshold = ctx.reading, ctx.config.rules.confidence_threshold
-    if verdict.label in REQUEST_KINDS:
-        return Intake(verdict.label, verdict.confidence, verdict.confidence >= threshold)
-    if verdict.label == "chatter" and msg.mentions_bot and verdict.confidence < threshold:
-        # Someone @-mentioned the bot and it is unsure this is chatter: a cadre looks, nobody is spammed.
-        kind = max(REQUEST_KINDS, key=lambda k: verdict.scores.get(k, 0.0))
-        if verdict.scores.get(kind, 0.0) >= POSSIBLE_REQUEST:
-            return Intake(kind, verdict.scores[kind], sure=False)
-    return None
+    # Who speaks, whether the bot was asked and how sure the reading is are weighed in ctx.route: a cadre's
+    # own post is never a request, an overheard one needs a surer reading than one said to the bot.
+    found = ctx.route
+    if found not in ("case", "confirm"):
+        return None
+    verdict = ctx.reading
+    kind, share = (verdict.label, verdict.confidence) if verdict.label in REQUEST_KINDS else best_request(verdict)
+    return Intake(kind, share, sure=found == "case")
 
 
 async def act(msg: Message, intake: Intake, ctx: MessageContext) -> None:

@@ -18,7 +18,8 @@ def overheard(msg: Message) -> bool:
 
 def match_reply(msg: Message, ctx: MessageContext) -> bool:
     """A village cadre's own group message, not a command: an answer to the newest request, or a notice."""
-    return overheard(msg) and msg.village.cadre(msg.sender) is not None and bool(msg.words)
+    return overheard(msg) and msg.village.cadre(msg.sender) is not None and bool(msg.words) \
+        and ctx.route == "answer"
 
 
 async def act_reply(msg: Message, _: bool, ctx: MessageContext) -> None:

@@ -20,11 +20,11 @@ from bot.context import JobContext
 from bot.jobs import CHUNK, Job
 from bot.outbound import Outgoing
 
-HEADS = {
+HEADS = {   # the heading of each rung's note; {state} is what its items have in common (see _state)
     "duty": "【催办提醒】{where}以下事项请抓紧：",
-    "secretary": "【超期提醒·请督促】{where}以下诉求已超期：",
-    "leader": "【超期提醒·挂包领导】{where}以下诉求超期多日仍未办结：",
-    "inspectors": "【超期预警·纪委】{where}以下事项超期多日仍未办结：",
+    "secretary": "【{tag}·请督促】{where}以下诉求{state}：",
+    "leader": "【{tag}·挂包领导】{where}以下诉求{state}：",
+    "inspectors": "【{tag}·纪委】{where}以下事项{state}：",
 }
 FEET = {
     "duty": "办结请回复“办结 编号 结果”；村里解决不了请回复“上报 编号 原因”。",
@@ -94,19 +94,20 @@ async def run(ctx: JobContext) -> None:
 
 def nag_village(db: Database, out: Outgoing, ctx: JobContext, town: Town, village: Village,
                 found: list[Pressing], on_duty: list[Cadre]) -> None:
-    notes: dict[tuple[str, str], list[str]] = defaultdict(list)
+    notes: dict[tuple[str, str], list[tuple[str, Pressing]]] = defaultdict(list)
     group_lines, group_mentions = [], []
     for p in found:
         if p.case.level != "village" or p.case.confidential:
             continue      # passed up since the pass: the town's run presses it from tomorrow
         held_by = holders(db, village, p.case, ctx.day, on_duty)
-        for rung in rungs(p):
+        secretary = village.secretary.userid if village.secretary else None
+        for rung in rungs(p, holder_is_secretary=any(h.userid == secretary for h in held_by)):
             people = held_by if rung == "duty" else ladder_people(town, village, rung)
             if not _record(db, p.case, rung, people, ctx):
                 continue
             who = "" if rung == "duty" else f"，经办{'、'.join(h.name for h in held_by)}"
             for person in people:
-                notes[(rung, person.userid)].append(_line(p) + who)
+                notes[(rung, person.userid)].append((_line(p) + who, p))
             if rung == "duty" and p.case.status == "open":
                 group_lines.append(f"编号 {p.case.number}（{p.case.kind_name}）{p.status()}")
                 group_mentions += [h.userid for h in held_by]
@@ -117,7 +118,7 @@ def nag_village(db: Database, out: Outgoing, ctx: JobContext, town: Town, villag
 
 
 def nag_town(db: Database, out: Outgoing, ctx: JobContext, town: Town, found: list[Pressing]) -> None:
-    notes: dict[tuple[str, str], list[str]] = defaultdict(list)
+    notes: dict[tuple[str, str], list[tuple[str, Pressing]]] = defaultdict(list)
     for p in found:
         if p.case.level == "village" and not p.case.confidential:
             continue      # sent back to the village since the pass: its own run presses it from tomorrow
@@ -125,7 +126,7 @@ def nag_town(db: Database, out: Outgoing, ctx: JobContext, town: Town, found: li
             people = town_people(ctx, town, p.case, rung)
             if _record(db, p.case, rung, people, ctx):
                 for person in people:
-                    notes[(rung, person.userid)].append(_line(p, where=True))
+                    notes[(rung, person.userid)].append((_line(p, where=True), p))
     _send(out, notes, f"{town.name}（镇、县办理）")
 
 
@@ -160,9 +161,25 @@ def _line(p: Pressing, where: bool = False) -> str:
     return f"· {c.number} {place}{c.kind_name}{pending}「{wording.snippet(c.text, 14)}」{p.status()}"
 
 
-def _send(out: Outgoing, notes: dict[tuple[str, str], list[str]], where: str) -> None:
-    for (rung, userid), lines in notes.items():
-        out.members([userid], "\n".join([HEADS[rung].format(where=where), *lines, FEET[rung]]))
+def _state(items: list[Pressing]) -> tuple[str, str]:
+    """(tag, state) that is true of every item under the heading: "超期多日" only over items overdue for days."""
+    days = [p.overdue_days for p in items]
+    if min(days) >= 3:
+        return "超期提醒", "超期多日仍未办结"
+    if min(days) >= 1:
+        return "超期提醒", "已超期，仍未办结"
+    if max(days) == 0:
+        return "到期提醒", "即将到期"
+    return "超期提醒", "已到期或超期"
+
+
+def _send(out: Outgoing, notes: dict[tuple[str, str], list[tuple[str, Pressing]]], where: str) -> None:
+    for (rung, userid), items in notes.items():
+        tag, state = _state([p for _, p in items])
+        if rung == "inspectors":
+            tag = "超期预警" if tag == "超期提醒" else tag
+        head = HEADS[rung].format(where=where, tag=tag, state=state)
+        out.members([userid], "\n".join([head, *(line for line, _ in items), FEET[rung]]))
 
 
 JOB = Job("nags", "催办提醒", lambda config: config.schedule.nags, run)

@@ -26,7 +26,7 @@ async def run(ctx: JobContext) -> None:
 
 
 def post(db: Database, out: Outgoing, village: Village, day: date) -> None:
-    chosen = news_pool.next_for(db, village.name)
+    chosen = news_pool.next_for(db, village.name, day)
     if chosen is None:
         return   # nothing new to say beats a repeat; warn_if_low has told the admins
     out.group(village, news_pool.NewsItem(chosen["title"], chosen["body"], chosen["source"]).text(), post="morning")
@@ -36,7 +36,7 @@ def post(db: Database, out: Outgoing, village: Village, day: date) -> None:
 
 def warn_if_low(db: Database, out: Outgoing, ctx: JobContext) -> None:
     for town in ctx.config.towns:
-        left = min(news_pool.remaining(db, v.name) for v in town.villages)
+        left = min(news_pool.remaining(db, v.name, ctx.day) for v in town.villages)
         if left > LOW_DAYS:
             continue
         text = (f"{town.name}的正能量信息已用完，今天起有的群收不到。" if left == 0 else

@@ -361,3 +361,22 @@ def test_shipped_model_meets_the_targets_on_writers_it_never_saw(clf, path):
 ])
 def test_registers_beyond_the_first_writers(clf, label, text):
     assert clf.classify(text).label == label
+
+
+def test_traditional_characters_are_read_as_simplified(clf):
+    """Folded by OpenCC before any feature: the elderly and Taiwan-style keyboards type 路燈壞了."""
+    assert normalize("@小微 村裡的路燈壞了好幾天，請派人來修一下") == "村里的路灯坏了好几天,请派人来修一下"
+    assert featurize("頭髮乾淨") == featurize("头发干净")            # phrase tables, not one character at a time
+    assert clf.classify("村主任把低保名額給了他自己的親戚").label == "report"
+
+
+def test_classify_reads_the_context_fields_of_a_line():
+    import io
+    from bot.cli.tools import classify_texts
+    line = {"id": 1, "text": "后山那条路有点滑"}
+    lines = [json.dumps({**line, **extra}, ensure_ascii=False) for extra in (
+        {}, {"channel": "overheard"}, {"speaker": "cadre", "channel": "overheard"})]
+    out = io.StringIO()
+    assert classify_texts([], io.StringIO("\n".join(lines)), out, io.StringIO()) == 0
+    routes = [json.loads(r)["route"] for r in out.getvalue().splitlines()]
+    assert routes[1:] == ["confirm", "answer"] and routes[0] in ("case", "confirm")

@@ -125,3 +125,28 @@ async def test_a_town_case_presses_the_town_and_a_clue_only_the_inspectors(confi
     [inspector] = private(standin, "zjw-hu")
     assert "J2026-001" in inspector and "低保" in inspector
     await bot.stop()
+
+
+async def test_a_heading_says_only_what_is_true_of_its_items(config, clock, standin):
+    """"超期多日" heads only items overdue for days: a clue due today is "即将到期" to the inspectors."""
+    bot = await started(config, clock)
+    open_case(bot, received="2026-12-01T10:00+08:00", kind="report", text="有人反映村干部吃拿卡要")   # due Thu 12-03
+    await nag_on(bot, clock, "2026-12-03")
+    [note] = private(standin, "zjw-hu")
+    assert note.startswith("【到期提醒·纪委】") and "即将到期" in note and "超期" not in note.splitlines()[0]
+    await nag_on(bot, clock, "2026-12-07")                                       # overdue 2 working days
+    assert private(standin, "zjw-hu")[-1].splitlines()[0].endswith("以下事项已超期，仍未办结：")
+    await nag_on(bot, clock, "2026-12-09")                                       # overdue 4
+    assert "超期多日" in private(standin, "zjw-hu")[-1].splitlines()[0]
+    await bot.stop()
+
+
+async def test_a_secretary_who_holds_the_case_is_not_asked_to_urge_himself(config, clock, standin):
+    bot = await started(config, clock)
+    rotation(bot, "城南村", "cn-zhang")                              # the party secretary is on duty himself
+    open_case(bot, received="2026-12-01T10:00+08:00")               # help, due Fri 12-04
+    await nag_on(bot, clock, "2026-12-08")                          # overdue 2: the rung above the holder
+    notes = private(standin, "cn-zhang")
+    assert notes and all("请督促" not in n for n in notes)           # pressed as the holder, not as his own boss
+    assert private(standin, "zf-liu")[0].startswith("【超期提醒·挂包领导】城南村")
+    await bot.stop()

@@ -2,6 +2,8 @@
 restarts, second instances and late starts."""
 from __future__ import annotations
 
+import pytest
+
 import asyncio
 
 from bot import data, news as news_pool
@@ -10,7 +12,7 @@ from bot.jobs import Scheduler
 from bot.roster import parse, save
 from schedules import duty_notice
 from tests.conftest import CHENGNAN_ROBOT, new_bot, robot_texts, rows
-from tests.schedule_helpers import private, run_at, started
+from tests.schedule_helpers import private, rotation, run_at, started
 
 VILLAGE_ROBOTS = ("robot-key-chengnan", "robot-key-shuanghong", "robot-key-gaofeng", "robot-key-nandajie")
 SECRETARIES = ("cn-zhang", "sh-huang", "gf-lei", "nd-wang")
@@ -37,6 +39,19 @@ async def test_duty_notice_names_todays_cadre_post_phone_and_where_to_ask(config
     assert standin.app_messages == []
     await run_at(bot, clock, "duty_notice", "2026-12-05T08:00+08:00")   # an explicit day beats the rotation
     assert "村委会主任李明" in robot_texts(standin)[-1] and "文书陈芳" in robot_texts(standin)[-1]
+    await bot.stop()
+
+
+async def test_the_duty_notice_says_when_a_holiday_stops_the_counting_of_days(config, clock, standin):
+    bot = await started(config, clock)
+    rotation(bot, "城南村", "cn-li")
+    await run_at(bot, clock, "duty_notice", "2026-12-01T08:00+08:00")     # no holiday this week: not a word
+    assert "办理时限" not in robot_texts(standin)[-1]
+    await run_at(bot, clock, "duty_notice", "2026-09-28T08:00+08:00")
+    assert robot_texts(standin)[-1].endswith(
+        "国庆假期（10月1日至7日）不计入办理时限；10月10日（周六）调休上班，照常计算。")
+    await run_at(bot, clock, "duty_notice", "2026-02-10T08:00+08:00")     # 春节: its Saturday working days count
+    assert "春节假期（2月15日至23日）不计入办理时限；2月14日（周六）、2月28日（周六）调休上班" in robot_texts(standin)[-1]
     await bot.stop()
 
 
@@ -74,6 +89,46 @@ async def test_news_never_repeats_in_a_group_and_warns_before_the_pool_runs_dry(
     assert len(alerts) == 9                                              # days 2-10, once a day
     assert "已用完" in alerts[-1]
     await bot.stop()
+
+
+async def test_news_items_go_out_only_on_their_dates_and_to_their_villages(config, clock, standin, tmp_path,
+                                                                           monkeypatch):
+    directory = tmp_path / "news"
+    directory.mkdir()
+    (directory / "pool.toml").write_text("""
+[[items]]
+title = "医保缴费最后一天"
+body = "今天是缴费最后一天。"
+valid_until = 2026-12-01
+[[items]]
+title = "元旦假期安全提醒"
+body = "元旦出行注意安全。"
+valid_from = 2026-12-04
+valid_until = 2026-12-31
+[[items]]
+title = "双虹村的好人好事"
+body = "邱大姐照看留守老人。"
+villages = ["双虹村"]
+[[items]]
+title = "反诈提醒"
+body = "不点陌生链接。"
+""", encoding="utf-8")
+    monkeypatch.setattr(news_pool, "NEWS_DIR", directory)
+    bot = await started(config, clock)
+    for day in ("2026-12-02", "2026-12-03", "2026-12-04"):
+        await run_at(bot, clock, "news", f"{day}T09:00+08:00")
+    titles = {key: [t.splitlines()[0] for t in robot_texts(standin, key)] for key in VILLAGE_ROBOTS}
+    assert titles["robot-key-chengnan"] == ["【正能量】反诈提醒", "【正能量】元旦假期安全提醒"]   # nothing new on 12-03
+    assert titles["robot-key-shuanghong"] == ["【正能量】双虹村的好人好事", "【正能量】反诈提醒",
+                                              "【正能量】元旦假期安全提醒"]
+    assert all("医保缴费最后一天" not in t for ts in titles.values() for t in ts)   # its day had passed
+    await bot.stop()
+
+
+def test_a_news_item_with_its_dates_the_wrong_way_round_is_refused():
+    with pytest.raises(news_pool.NewsError, match="不能早于"):
+        news_pool.item({"title": "标题", "body": "正文", "valid_from": "2026-12-05", "valid_until": "2026-12-01"},
+                       "pool.toml 第 1 条")
 
 
 async def test_the_shipped_pool_is_loaded_once_and_fits_a_phone(config, clock, standin):

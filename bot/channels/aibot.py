@@ -29,9 +29,10 @@ def open_aibot(config: Config, crypto: CallbackCrypto, query: Mapping[str, str],
     if msgtype == "event":
         return None  # enter_chat and the like: nothing to keep
     words = _content(data, msgtype, "")
+    quoted = ""
     if data.get("quote") is not None:
         quote = obj(data["quote"], "quote")
-        _content(quote, ident(quote.get("msgtype"), "quote.msgtype"), "quote.")
+        quoted = _content(quote, ident(quote.get("msgtype"), "quote.msgtype"), "quote.")
     response_url = data.get("response_url")
     if response_url is not None:
         reply_url(response_url, "response_url", (WECOM_ORIGIN, origin(config.wecom.api_base)))
@@ -43,7 +44,7 @@ def open_aibot(config: Config, crypto: CallbackCrypto, query: Mapping[str, str],
     return Message(channel="aibot", msgid=msgid, chattype=chattype, sender=sender, text=words, media=media,
                    received_at=now, chat_id=chat_id,
                    village=config.village_by_chat(chat_id) if chattype == "group" else None,
-                   response_url=response_url, mentions_bot=True)
+                   response_url=response_url, mentions_bot=True, quote=quoted)
 
 
 def _content(data: dict[str, Any], msgtype: str, where: str) -> str:

@@ -46,7 +46,8 @@ def open_bridge(config: Config, headers: Any, body: bytes, now: datetime) -> Mes
         received_at=now if sent_at is None else moment(
             sent_at, "sent_at", now, before=BACKLOG, after=timedelta(seconds=config.server.clock_skew_seconds)),
         chat_id=chat_id, village=config.village_by_chat(chat_id),
-        mentions_bot=flag(data.get("mentions_bot", False), "mentions_bot"))
+        mentions_bot=flag(data.get("mentions_bot", False), "mentions_bot"),
+        quote=text(data.get("quote", ""), "quote"))
 
 
 # --- out: group posts for the county's gateway ---------------------------------------------------------------

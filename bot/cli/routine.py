@@ -20,6 +20,9 @@ def add_commands(add) -> None:
     p.add_argument("--title", help="标题")
     p.add_argument("--body", help="正文")
     p.add_argument("--source", default="", help="来源（可选）")
+    p.add_argument("--valid-from", default=None, help="开始发送的日期，如 2026-12-01（可选）")
+    p.add_argument("--valid-until", default=None, help="最后一天，过了不再发，如 2026-12-31（可选）")
+    p.add_argument("--villages", default="", help="只发给这些村，用逗号分隔（可选，默认全部）")
     p.set_defaults(run=news)
     p = add("run-job", "按指定时间手动运行一个定时任务：duty_notice / news / nags / publicity / digest")
     p.add_argument("name", help="任务名")
@@ -66,13 +69,15 @@ def news(args: argparse.Namespace) -> int:
         for town in cfg.towns:
             print(f"{town.name}：")
             for village in town.villages:
-                print(f"  {village.name}：还剩 {pool.remaining(database, village.name)} 条未发")
+                print(f"  {village.name}：还剩 {pool.remaining(database, village.name, now.date())} 条未发")
         return 0
     try:
         if args.file:
             items = pool.read_file(Path(args.file))
         elif args.title and args.body:
-            items = [pool.item({"title": args.title, "body": args.body, "source": args.source}, "这条信息")]
+            items = [pool.item({"title": args.title, "body": args.body, "source": args.source,
+                                "valid_from": args.valid_from, "valid_until": args.valid_until,
+                                "villages": args.villages}, "这条信息")]
         else:
             print("用法：xiaowei news add FILE（.toml 或 .jsonl），或 --title 标题 --body 正文 [--source 来源]",
                   file=sys.stderr)

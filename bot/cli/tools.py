@@ -31,7 +31,7 @@ def classify_texts(texts: list[str], stdin: TextIO, stdout: TextIO, stderr: Text
     """Labels for the given texts, or a JSON-lines filter over stdin when none are given."""
     from bot.classifier import load
     from bot.config import Rules
-    from bot.routes import route
+    from bot.routes import circumstances_of, decide
     clf, rules = load(), Rules()
     if texts:
         for text in texts:
@@ -50,8 +50,10 @@ def classify_texts(texts: list[str], stdin: TextIO, stdout: TextIO, stderr: Text
             stderr.flush()
             continue
         verdict = clf.classify(rec.get("text"))  # None/number/missing -> chatter, 1.0
+        # Context fields on the line (speaker, channel, quoted) are weighed as the service would.
         stdout.write(json.dumps({"id": rec.get("id"), "label": verdict.label, "confidence": verdict.confidence,
-                                 "route": route(verdict, rules)}, ensure_ascii=False) + "\n")
+                                 "route": decide(verdict, rules, circumstances_of(rec))},
+                                ensure_ascii=False) + "\n")
         stdout.flush()  # a caller piping message by message must not wait for a buffer
     return 0
 
