@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.sandbox.standin import app_text
 from bot.urgency import is_urgent
 from tests.conftest import robot_texts
 from tests.test_live_group import say
@@ -13,7 +14,8 @@ FIRE = "后山那边着火了，烟很大，快来人"
 
 
 def alerts(standin, number):
-    return [m for m in standin.app_messages if f"【新诉求 {number}" in m["text"]["content"]]
+    """The duty cadre's new-case alerts (a card with 认领 · 转镇里 · 查看) for case `number`."""
+    return [m for m in standin.app_messages if f"新诉求 {number}" in app_text(m)]
 
 
 async def test_a_request_at_night_reaches_the_cadre_when_work_begins(service, standin, clock):
