@@ -38,6 +38,8 @@ _MISCONDUCT = re.compile(
     r"公款|吃喝|赌博|打牌|收钱|收了钱|送礼|关系户|自家亲戚|亲戚|私分|中饱私囊|不公平|暗箱|威胁|"
     r"骂人|打人|拖着不办|故意刁难|刁难|卡着|霸占|强占|违建|包庇|作风"
 )
+# Who did it, when no title is named: a pronoun or a role by what the person manages.
+_ACTOR = re.compile(r"他|她|伊|渠|佢|人家|管水的|管事的|当官的|队长|驻村|包村|负责的|上面的人")
 _STATUS = re.compile(
     r"进度|进展|怎么样|办得怎样|结果|还没|催|多久|回复|答复|处理|有消息|满意|评价|办好|办结|办到|"
     r"到期|哪一步|跟进|有人管|批了|批下来|好了没|下来了没|到哪|卡在|审核|核查|查了|说法"
@@ -154,8 +156,13 @@ def featurize(text: object) -> list[str]:
         feats.add("p:multiline")
     if "?" in low or low.endswith(("吗", "呢", "么")):
         feats.add("p:question")
-    if _CADRE.search(low) and _MISCONDUCT.search(low):
-        feats.add("p:cadre+misconduct")
+    if _MISCONDUCT.search(low):
+        # Pooled, so a deed told without any title ("他把救灾米拉回家") still leans to report.
+        feats.add("p:misconduct")
+        if _CADRE.search(low):
+            feats.add("p:cadre+misconduct")
+        elif _ACTOR.search(low):
+            feats.add("p:actor+misconduct")
     feats.update("c:" + name for name, cue in _CUES.items() if cue.search(low))
     folded = _DIGITS.sub("0", low)
     for w in tokenizer().cut(folded, HMM=False):

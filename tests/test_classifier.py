@@ -130,6 +130,18 @@ def test_featurize_ignores_mentions_and_emoji():
     assert featurize("@小微 路灯坏了👍[呲牙]") == featurize("路灯坏了")
 
 
+
+@pytest.mark.parametrize("text, expected, absent", [
+    ("会计收了好处费才盖章", {"p:misconduct", "p:cadre+misconduct"}, {"p:actor+misconduct"}),
+    ("他把救灾的大米私分了", {"p:misconduct", "p:actor+misconduct"}, {"p:cadre+misconduct"}),
+    ("管水的收了钱才开闸", {"p:misconduct", "p:actor+misconduct"}, set()),
+    ("今天天气真好", set(), {"p:misconduct", "p:actor+misconduct", "p:cadre+misconduct"}),
+])
+def test_misconduct_told_without_a_title_still_has_its_feature(text, expected, absent):
+    """A deed whose doer is only 他 or 管水的 pools into one feature, as a titled one does."""
+    feats = set(featurize(text))
+    assert expected <= feats and not absent & feats
+
 # --- training ---------------------------------------------------------------------------
 
 SMALL = [("路灯坏了好几天", "help"), ("低保怎么申请", "consult"), ("收到", "chatter"),
@@ -337,10 +349,11 @@ def test_shipped_model_meets_the_targets_on_writers_it_never_saw(clf, path):
              for r in _rows(path)]
     m = metrics(pairs)
     assert m["n"] >= 300
-    assert m["macro_f1"] >= 0.85
-    assert m["report_recall"] >= 0.95
-    assert m["request_recall"] >= 0.95
-    assert m["false_reply_rate"] <= 0.05
+    # Issue 12's targets for every unseen-writer set (the service's own are 0.95 / 0.95 / 5%).
+    assert m["macro_f1"] >= 0.92
+    assert m["report_recall"] >= 0.97
+    assert m["request_recall"] >= 0.97
+    assert m["false_reply_rate"] <= 0.03
 
 
 # --- registers the first writers missed (new sentences, in no training file) --------------
@@ -373,7 +386,9 @@ def test_traditional_characters_are_read_as_simplified(clf):
 def test_classify_reads_the_context_fields_of_a_line():
     import io
     from bot.cli.tools import classify_texts
-    line = {"id": 1, "text": "后山那条路有点滑"}
+    # A mild problem the model reads as help, but not surely enough (below overheard_threshold 0.7) to open a
+    # case on words that were not said to the bot. (The model of 2026-12-02 was sure of "后山那条路有点滑".)
+    line = {"id": 1, "text": "那座桥的栏杆有点松"}
     lines = [json.dumps({**line, **extra}, ensure_ascii=False) for extra in (
         {}, {"channel": "overheard"}, {"speaker": "cadre", "channel": "overheard"})]
     out = io.StringIO()

@@ -14,7 +14,7 @@ from bot.routes import Circumstances, decide
 from tests.conftest import BRIDGE_SECRET, CHENGNAN, robot_texts, rows
 from tests.test_live_group import LAMP, SUBSIDY, say
 
-UNSURE = "后山那条路有点滑"            # a help request the model is not quite sure of
+UNSURE = "那座桥的栏杆有点松"          # a help request the model is not quite sure of
 TOLD_AS_A_CHASE = "路灯坏了好几天了，还是没人来修"
 
 
