@@ -12,7 +12,6 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from bot import cases, duty, ledger, wording
-from bot.cases import Case
 from bot.casework import Pressing, holders, ladder_people, pressing, rungs
 from bot.config import Cadre, Person, Town, Village
 from bot.workdays import WorkCalendar
@@ -96,20 +95,21 @@ def nag_village(db: Database, out: Outgoing, ctx: JobContext, town: Town, villag
                 found: list[Pressing], on_duty: list[Cadre]) -> None:
     notes: dict[tuple[str, str], list[str]] = defaultdict(list)
     group_lines, group_mentions = [], []
+    due = Due()
     for p in found:
         if p.case.level != "village" or p.case.confidential:
             continue      # passed up since the pass: the town's run presses it from tomorrow
         held_by = holders(db, village, p.case, ctx.day, on_duty)
         for rung in rungs(p):
-            people = held_by if rung == "duty" else ladder_people(town, village, rung)
-            if not _record(db, p.case, rung, people, ctx):
-                continue
-            who = "" if rung == "duty" else f"，经办{'、'.join(h.name for h in held_by)}"
-            for person in people:
-                notes[(rung, person.userid)].append(_line(p) + who)
-            if rung == "duty" and p.case.status == "open":
-                group_lines.append(f"编号 {p.case.number}（{p.case.kind_name}）{p.status()}")
-                group_mentions += [h.userid for h in held_by]
+            due.add(p, rung, held_by if rung == "duty" else ladder_people(town, village, rung), held_by)
+    for p, rung, people, held_by in due.record(db, ctx):
+        who = "" if rung == "duty" else f"，经办{'、'.join(h.name for h in held_by)}"
+        line = _line(p) + who
+        for person in people:
+            notes[(rung, person.userid)].append(line)
+        if rung == "duty" and p.case.status == "open":
+            group_lines.append(f"编号 {p.case.number}（{p.case.kind_name}）{p.status()}")
+            group_mentions += [h.userid for h in held_by]
     if group_lines:
         out.group(village, "【办理提醒】\n" + "\n".join(group_lines) + "\n请经办干部抓紧办理，并在群里答复。",
                   mentions=list(dict.fromkeys(group_mentions)), post="reminder")
@@ -118,6 +118,7 @@ def nag_village(db: Database, out: Outgoing, ctx: JobContext, town: Town, villag
 
 def nag_town(db: Database, out: Outgoing, ctx: JobContext, town: Town, found: list[Pressing]) -> None:
     notes: dict[tuple[str, str], list[str]] = defaultdict(list)
+    due = Due()
     for p in found:
         if p.case.level == "village" and not p.case.confidential:
             continue      # sent back to the village since the pass: its own run presses it from tomorrow
@@ -125,22 +126,45 @@ def nag_town(db: Database, out: Outgoing, ctx: JobContext, town: Town, found: li
             assignee = ctx.roles.person(p.case.assignee) if p.case.assignee else None
             people = ([assignee] if assignee else list(town.staff) or list(town.inspectors)) \
                 if rung == "duty" else list(town.inspectors)
-            if _record(db, p.case, rung, people, ctx):
-                for person in people:
-                    notes[(rung, person.userid)].append(_line(p, where=True))
+            due.add(p, rung, people)
+    for p, rung, people, _ in due.record(db, ctx):
+        line = _line(p, where=True)
+        for person in people:
+            notes[(rung, person.userid)].append(line)
     _send(out, notes, f"{town.name}（镇、县办理）")
 
 
-def _record(db: Database, case: Case, rung: str, people: list[Person], ctx: JobContext) -> bool:
-    """At most one nag per case, rung and day; True when this one is new. Plain SQL rather than insert_once's
-    table introspection: a province's morning records hundreds of thousands of these."""
-    cursor = db.execute("INSERT OR IGNORE INTO nags (case_id, rung, day, userids, at) VALUES (?, ?, ?, ?, ?)",
-                        [case.id, rung, ctx.day.isoformat(), json.dumps([p.userid for p in people]),
-                         ctx.at.isoformat()])
-    if not cursor.rowcount:
-        return False
-    ledger.add(db, "nags", cursor.lastrowid)
-    return True
+class Due:
+    """A target's nags of today, recorded together: at most one per case, rung and day (the nags table's UNIQUE),
+    in three statements however many cases (a province's morning records hundreds of thousands of these)."""
+
+    def __init__(self) -> None:
+        self.wanted: list[tuple[Pressing, str, list[Person], list[Person]]] = []
+        self._userids: dict[tuple[str, ...], str] = {}
+
+    def add(self, p: Pressing, rung: str, people: list[Person], held_by: list[Person] = ()) -> None:
+        self.wanted.append((p, rung, people, list(held_by)))
+
+    def record(self, db: Database, ctx: JobContext) -> list[tuple[Pressing, str, list[Person], list[Person]]]:
+        """Records them and seals the new rows in the ledger; returns, in order, those not recorded before today."""
+        if not self.wanted:
+            return []
+        rows = json.dumps([[p.case.id, rung, self._json(people)] for p, rung, people, _ in self.wanted],
+                          ensure_ascii=False)
+        new = db.execute(
+            "INSERT OR IGNORE INTO nags (case_id, rung, day, userids, at) "
+            "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?, json_extract(value, '$[2]'), ? "
+            "FROM json_each(?) ORDER BY key RETURNING id, case_id, rung",
+            [ctx.day.isoformat(), ctx.at.isoformat(), rows]).fetchall()
+        ledger.add_many(db, "nags", [row_id for row_id, _, _ in new])
+        fresh = {(case_id, rung) for _, case_id, rung in new}
+        return [w for w in self.wanted if (w[0].case.id, w[1]) in fresh]
+
+    def _json(self, people: list[Person]) -> str:
+        userids = tuple(p.userid for p in people)     # the same few holders for most of a village's cases
+        if userids not in self._userids:
+            self._userids[userids] = json.dumps(list(userids))
+        return self._userids[userids]
 
 
 def _line(p: Pressing, where: bool = False) -> str:
