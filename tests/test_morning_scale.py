@@ -135,3 +135,31 @@ async def test_each_towns_inspectors_are_pressed_on_their_own_clue_though_the_nu
     assert "J2026-001" in nag and "第02镇有干部收了好处费" in nag and "翠江镇有干部" not in nag
     assert digest.startswith("**巡群日报·第02镇**")
     await bot.stop()
+
+
+async def test_a_clue_number_every_town_has_reaches_whoever_may_see_that_towns_clue(config, clock, standin):
+    """The choke point finds, among a province's many J2026-001, the one an audience may see by town and by
+    reporter (an index, not a scan of every town's): its reporter and its inspectors read it; nobody else."""
+    from bot.outbound import ConfidentialityBreach, Outgoing
+    config = county(config, 3, 1)
+    bot = await started(config, clock)
+    at = datetime.fromisoformat("2026-11-20T10:00+08:00")
+    for n, town in enumerate(config.towns, start=1):
+        [village] = town.villages
+        bot.store.write_sync(lambda db: cases.open_case(
+            db, message_id=None, town=town.name, village=village.name, kind="report", text=f"{town.name}有干部收了好处费",
+            requester=f"reporter-{n}", chat_id=None, received_at=at, due_at=at, now=at))
+    last = config.towns[-1]
+
+    def send(audience, text="您反映的 J2026-001 已受理"):
+        def tx(db):
+            out = Outgoing(db, bot.config, at, "test")
+            out.inspectors_group(last, text) if audience == "inspectors" else out.members([audience], text)
+        bot.store.write_sync(tx)
+    for audience in ("reporter-1", "reporter-3", "t3-jw", "inspectors"):
+        send(audience)                                             # each its own town's J2026-001
+    for audience, text in (("reporter-9", "J2026-001"), (last.villages[0].cadres[0].userid, "J2026-001"),
+                           ("reporter-1", f"{last.name}有干部收了好处费")):
+        with pytest.raises(ConfidentialityBreach):
+            send(audience, text)
+    await bot.stop()
