@@ -71,10 +71,13 @@ _SELECT = ("SELECT c.id, c.number, c.town, c.village, c.text, c.requester, c.cha
            "s.rating, s.supervised FROM cases c JOIN case_state s ON s.case_id = c.id")
 
 
+_FIELDS = tuple(f.name for f in fields(Case))     # once, not per row: a morning pass builds a province's cases
+
+
 def _case(row: dict) -> Case:
     values = {k: (datetime.fromisoformat(v) if k in _DATES and v else v) for k, v in row.items()}
     values["supervised"] = bool(values["supervised"])
-    return Case(**{f.name: values[f.name] for f in fields(Case)})
+    return Case(**{name: values[name] for name in _FIELDS})
 
 
 def chain_hash(prev_hash: str, case_id: int, at: str, actor: str, action: str, detail: str) -> str:

@@ -4,6 +4,7 @@ A case the village marked beyond itself is pressed the same way until it is pass
 only; at most one nag per case, rung and day (the nags table), whoever runs the job and however often."""
 from __future__ import annotations
 
+import functools
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -38,6 +39,14 @@ def in_working_hours(ctx: JobContext) -> bool:
     return ctx.calendar.is_workday(ctx.day) and rules.work_start <= ctx.at.time() < rules.work_end
 
 
+class Counted:
+    """The calendar as `pressing` uses it, its counts of working days kept for one run: a province's cases share
+    a few hundred deadlines, and each count walks the days between."""
+
+    def __init__(self, calendar: WorkCalendar):
+        self.workdays_between = functools.cache(calendar.workdays_between)
+
+
 @dataclass
 class Found:
     """What presses today, from one pass over the county: the ids of village cases by village, of the rest by
@@ -46,7 +55,7 @@ class Found:
     towns: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
 
 
-def find_pressing(db: Database, calendar: WorkCalendar, at: datetime) -> Found:
+def find_pressing(db: Database, calendar: WorkCalendar | Counted, at: datetime) -> Found:
     found = Found()
     for case in cases.active(db):
         if pressing(case, calendar, at) is None:
@@ -65,18 +74,19 @@ class Chunk:
     def __init__(self, ids: list[int]):
         self.ids, self._cases = ids, None
 
-    def pressing(self, db: Database, ids: list[int], ctx: JobContext) -> list[Pressing]:
+    def pressing(self, db: Database, ids: list[int], calendar: Counted, at: datetime) -> list[Pressing]:
         if self._cases is None:
             self._cases = cases.by_ids(db, self.ids)
         found = (self._cases.get(i) for i in ids)
-        return [p for c in found if c is not None and c.active if (p := pressing(c, ctx.calendar, ctx.at))]
+        return [p for c in found if c is not None and c.active if (p := pressing(c, calendar, at))]
 
 
 async def run(ctx: JobContext) -> None:
     if not in_working_hours(ctx):
         return   # not marked as run: a run within working hours today still goes out
+    calendar = Counted(ctx.calendar)
     # Read on a reader, once for the county: the writer only records the nags and queues the sends.
-    found = await ctx.read(find_pressing, ctx.calendar, ctx.at)
+    found = await ctx.read(find_pressing, calendar, ctx.at)
     rosters = await ctx.read(duty.on_duty_all, list(ctx.config.villages()), ctx.day)
     targets = [(t, v) for t in ctx.config.towns for v in (*t.villages, None)]     # None: the town's own
     for start in range(0, len(targets), CHUNK):
@@ -84,10 +94,11 @@ async def run(ctx: JobContext) -> None:
         chunk = Chunk([i for t, v in part for i in (found.villages.get(v.name, []) if v else found.towns.get(t.name, []))])
         await ctx.once_many([
             (v.name, lambda db, out, t=t, v=v: nag_village(
-                db, out, ctx, t, v, chunk.pressing(db, found.villages.get(v.name, []), ctx), rosters[v.name]))
+                db, out, ctx, t, v, chunk.pressing(db, found.villages.get(v.name, []), calendar, ctx.at),
+                rosters[v.name]))
             if v else
             (f"{t.name}（镇级）", lambda db, out, t=t: nag_town(
-                db, out, ctx, t, chunk.pressing(db, found.towns.get(t.name, []), ctx)))
+                db, out, ctx, t, chunk.pressing(db, found.towns.get(t.name, []), calendar, ctx.at)))
             for t, v in part], chunk=CHUNK)
 
 
