@@ -57,8 +57,11 @@ def digest(facts: str) -> str:
     return hashlib.sha256(facts.encode("utf-8")).hexdigest()
 
 
+_MATERIAL = json.JSONEncoder(separators=(",", ":")).encode    # json.dumps(…, separators=…), built once
+
+
 def seal(key: bytes, prev_hash: str, table: str, row_id: int, row_digest: str) -> str:
-    material = json.dumps([prev_hash, table, row_id, row_digest], separators=(",", ":"))
+    material = _MATERIAL([prev_hash, table, row_id, row_digest])
     return hmac.new(key, material.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
