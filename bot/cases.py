@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Iterable, Iterator
 
 from sqlite_utils import Database
@@ -204,6 +204,18 @@ def active(db: Database) -> Iterator[Case]:
     marks = ", ".join("?" * len(ACTIVE))
     for row in db.query(f"{_SELECT} WHERE s.status IN ({marks}) ORDER BY c.id", list(ACTIVE)):
         yield _case(row)
+
+
+def due_before(db: Database, day: date) -> Iterator[tuple[int, str, str, bool]]:
+    """(id, town, village, whether the village holds it) of every active case whose deadline falls on a day before
+    `day` (for a village case it marked beyond itself, the deadline to pass it up; the day as written, which is
+    what Case.due_at.date() reads), oldest first: a morning pass over a province as bare columns."""
+    marks = ", ".join("?" * len(ACTIVE))
+    deadline = "CASE WHEN s.level = 'village' AND s.escalate_by IS NOT NULL THEN s.escalate_by ELSE s.due_at END"
+    yield from db.execute(
+        f"SELECT c.id, c.town, c.village, s.level = 'village' AND s.kind != 'report' FROM cases c "
+        f"JOIN case_state s ON s.case_id = c.id WHERE s.status IN ({marks}) AND substr({deadline}, 1, 10) < ? "
+        f"ORDER BY c.id", [*ACTIVE, day.isoformat()])
 
 
 def by_ids(db: Database, ids: Iterable[int]) -> dict[int, Case]:

@@ -96,6 +96,38 @@ async def test_nags_from_one_pass_still_press_the_holder_and_climb_the_ladder(co
     await bot.stop()
 
 
+async def test_the_pass_picks_exactly_the_cases_pressing_picks(config, clock, standin):
+    """The morning pass asks SQL for deadlines before the second working day from today instead of building every
+    case: the same cases as asking `pressing` of each, over a weekend, a passing-up deadline, a clue, a town's
+    case and a deadline written in another offset."""
+    from datetime import timedelta, timezone
+    from bot.casework import pressing
+    from schedules.nags import find_pressing
+    bot = await started(config, clock)
+    at = datetime.fromisoformat("2026-12-04T09:30+08:00")            # a Friday: the next two working days span a weekend
+    first = datetime.fromisoformat("2026-11-27T00:00+08:00")
+
+    def tx(db):
+        for n in range(64):                                          # a deadline every 5 hours for 13 days
+            due = first + timedelta(hours=5 * n)
+            case = cases.open_case(
+                db, message_id=None, town="翠江镇", village="城南村", kind="report" if n % 9 == 8 else "help",
+                text=f"路灯坏了{n}", requester="resident-1", chat_id=None, received_at=first,
+                due_at=due.astimezone(timezone.utc) if n % 5 == 3 else due, now=first)
+            state = ({"escalate_by": due + timedelta(days=3)} if n % 7 == 3 else
+                     {"level": "town"} if n % 7 == 5 else {"status": "answered"} if n % 11 == 4 else {})
+            if state:
+                cases.append(db, case.id, actor="test", action="test", now=first, state=state)
+    bot.store.write_sync(tx)
+    found = bot.store.read_sync(find_pressing, bot.calendar, at)
+    each = bot.store.read_sync(lambda db: [c for c in cases.active(db) if pressing(c, bot.calendar, at)])
+    assert {i for ids in found.villages.values() for i in ids} == \
+        {c.id for c in each if c.level == "village" and not c.confidential}
+    assert {i for ids in found.towns.values() for i in ids} == \
+        {c.id for c in each if c.level != "village" or c.confidential}
+    assert 10 < len(each) < 50                                       # some pressing, some not yet
+    await bot.stop()
+
 async def test_a_case_answered_after_the_read_is_not_pressed(config, clock, standin, traced, monkeypatch):
     """The pass runs on a reader before the writes; a case that changed meanwhile is looked at again."""
     from schedules import nags
