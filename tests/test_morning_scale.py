@@ -195,3 +195,26 @@ async def test_a_clue_number_every_town_has_reaches_whoever_may_see_that_towns_c
         with pytest.raises(ConfidentialityBreach):
             send(audience, text)
     await bot.stop()
+
+
+async def test_the_nags_job_issues_as_many_statements_for_30_cases_a_village_as_for_3(config, clock, standin, traced):
+    """Recording, sealing and queueing go by target, not by case: a chunk's statements (the nags and their ledger
+    entries included) do not grow with the cases in it, while every case is still recorded and pressed."""
+    issued, recorded = [], []
+    for n in (3, 30):
+        county_n = county(config, 2, 2)
+        county_n = replace(county_n, storage_path=county_n.storage_path.with_name(f"nags-{n}.db"))
+        bot = await started(county_n, clock)
+        for village in county_n.villages():
+            for i in range(n):          # overdue by 5 and by 2 working days: duty and a rung above, every case
+                open_case(bot, received=f"2026-11-{20 if i % 2 else 25}T10:00+08:00", village=village.name,
+                          text=f"村口路灯坏了{i}")
+        clock.set("2026-12-02T09:30+08:00")
+        del traced[:]
+        await bot.jobs.run("nags")
+        issued.append(len(traced))
+        recorded.append(rows(bot, "SELECT COUNT(*) AS n FROM nags")[0]["n"])
+        await bot.settle()
+        await bot.stop()
+    assert recorded == [4 * 3 * 2, 4 * 30 * 2]        # each case's duty nag and its rung's, in every village
+    assert issued[1] == issued[0] < 200
