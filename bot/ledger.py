@@ -62,35 +62,25 @@ _MATERIAL = json.JSONEncoder(separators=(",", ":")).encode    # json.dumps(…, 
 
 def seal(key: bytes, prev_hash: str, table: str, row_id: int, row_digest: str) -> str:
     material = _MATERIAL([prev_hash, table, row_id, row_digest])
-    return hmac.new(key, material.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.digest(key, material.encode("utf-8"), "sha256").hex()     # one call into OpenSSL
 
 
-class _Chain:
-    """The window function xiaowei_chain(head, table, row_id, digest): over a frame that only grows (ROWS
-    UNBOUNDED PRECEDING), each row's seal chained on the previous row's, the first row's on `head`. It lets one
-    statement seal a batch in order, as `add` would row by row, with the key still held by the connection only."""
-
-    def __init__(self, key: bytes):
-        self.key, self.hash = key, None
-
-    def step(self, head: str, table: str, row_id: int, row_digest: str) -> None:
-        self.hash = seal(self.key, head if self.hash is None else self.hash, table, row_id, row_digest)
-
-    def value(self) -> str | None:
-        return self.hash
-
-    def finalize(self) -> str | None:
-        return self.hash
-
-    def inverse(self, *_) -> None:     # never called: the frame's start does not move
-        raise NotImplementedError("xiaowei_chain needs a frame from the first row")
+def chain(key: bytes, head: str, table: str, rows: str) -> str:
+    """Seal a batch: `rows` a JSON list of [row_id, digest], sealed in id order, each chained on the one before and
+    the first on `head`; returns the JSON list of [row_id, digest, prev_hash, hash], the entries `add` would make."""
+    entries, prev = [], head
+    for row_id, row_digest in sorted(json.loads(rows)):
+        entry = seal(key, prev, table, row_id, row_digest)
+        entries.append([row_id, row_digest, prev, entry])
+        prev = entry
+    return json.dumps(entries)
 
 
 def use_key(db: Database, key: bytes) -> None:
     """Let this connection seal facts. The key lives in the connection only, never in a table."""
     db.conn.create_function("xiaowei_digest", 1, digest, deterministic=True)
     db.conn.create_function("xiaowei_seal", 4, lambda p, t, r, d: seal(key, p, t, r, d), deterministic=True)
-    db.conn.create_window_function("xiaowei_chain", 4, lambda: _Chain(key))
+    db.conn.create_function("xiaowei_chain", 3, lambda h, t, r: chain(key, h, t, r), deterministic=True)
 
 
 def add(db: Database, table: str, row_id: int) -> None:
@@ -110,21 +100,19 @@ def add(db: Database, table: str, row_id: int) -> None:
 
 def add_many(db: Database, table: str, row_ids: Iterable[int]) -> None:
     """Seal many fact rows of one table inside the caller's transaction, in the order of their ids (the order they
-    were written), with one statement however many: the very entries `add` would make one by one."""
+    were written), with one statement and one call into Python however many: the entries `add` would make one by
+    one. SQLite renders the rows' digests as `add` does; the batch is chained by xiaowei_chain."""
     ids = sorted(row_ids)
     if not ids:
         return
+    entry = ", ".join(f"json_extract(e.value, '$[{n}]')" for n in range(4))
     try:
         db.execute(
-            f"INSERT INTO ledger (tbl, row_id, digest, prev_hash, hash) "
-            f"SELECT ?, id, d, COALESCE(LAG(h) OVER (ORDER BY id), head), h FROM ("
-            f"SELECT f.id, f.d, p.head, xiaowei_chain(p.head, ?, f.id, f.d) "
-            f"OVER (ORDER BY f.id ROWS UNBOUNDED PRECEDING) AS h FROM "
-            f"(SELECT id, xiaowei_digest({facts_sql(table)}) AS d FROM {table} "
-            f"WHERE id IN (SELECT value FROM json_each(?))) AS f, "
-            f"(SELECT COALESCE((SELECT hash FROM ledger ORDER BY id DESC LIMIT 1), ?) AS head) AS p"
-            f") ORDER BY id",
-            [table, table, json.dumps(ids), GENESIS])
+            f"INSERT INTO ledger (tbl, row_id, digest, prev_hash, hash) SELECT ?, {entry} FROM json_each(xiaowei_chain("
+            f"(SELECT COALESCE((SELECT hash FROM ledger ORDER BY id DESC LIMIT 1), ?)), ?, "
+            f"(SELECT json_group_array(json_array(id, xiaowei_digest({facts_sql(table)}))) FROM {table} "
+            f"WHERE id IN (SELECT value FROM json_each(?))))) AS e ORDER BY e.key",
+            [table, GENESIS, table, json.dumps(ids)])
     except sqlite3.OperationalError as exc:
         _missing_key(exc)
         raise

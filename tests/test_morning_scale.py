@@ -4,6 +4,7 @@ are counted with sqlite3's trace callback on every connection the store opens (w
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import replace
 from datetime import datetime
 
@@ -197,9 +198,26 @@ async def test_a_clue_number_every_town_has_reaches_whoever_may_see_that_towns_c
     await bot.stop()
 
 
-async def test_the_nags_job_issues_as_many_statements_for_30_cases_a_village_as_for_3(config, clock, standin, traced):
+@pytest.fixture
+def written(monkeypatch):
+    """Every SQL statement the writer thread runs (the outbox sender's reads may come and go beside a job)."""
+    seen: list[str] = []
+    real = storage.connect
+
+    def connect(*args, **kwargs):
+        db = real(*args, **kwargs)
+        db.conn.set_trace_callback(lambda sql: seen.append(sql) if threading.current_thread().name == "sqlite-writer"
+                                   else None)
+        return db
+    monkeypatch.setattr(storage, "connect", connect)
+    return seen
+
+
+async def test_the_nags_job_writes_as_many_statements_for_30_cases_a_village_as_for_3(config, clock, standin,
+                                                                                      written):
     """Recording, sealing and queueing go by target, not by case: a chunk's statements (the nags and their ledger
     entries included) do not grow with the cases in it, while every case is still recorded and pressed."""
+    traced = written
     issued, recorded = [], []
     for n in (3, 30):
         county_n = county(config, 2, 2)
