@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import weakref
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable
@@ -278,6 +279,14 @@ class Outgoing:
 
     def _known_clues(self) -> "_Clues":
         if self._clues is None:
+            # Cases change only by appending to their hash-chained history, so its newest event (id and hash, which
+            # chains all before it) stands for every case as it is now: while it is the same, so are the clues,
+            # and a province's morning reads them once rather than once per chunk of villages.
+            stamp = self.db.execute("SELECT id, hash FROM events ORDER BY id DESC LIMIT 1").fetchone()
+            kept = _READ.get(self.db)
+            if kept is not None and kept[0] == stamp and kept[1] is self.config:
+                self._clues = kept[2]
+                return self._clues
             # Two indexed look-ups (migration 0009) instead of an OR across the join, which scans every case.
             rows = self.db.execute(
                 "SELECT c.number, c.town, c.requester, c.text FROM cases c JOIN case_state s ON s.case_id = c.id "
@@ -286,7 +295,12 @@ class Outgoing:
                 "WHERE s.kind = 'report' AND s.status != 'released'").fetchall()
             self._clues = _Clues([_Clue(number.upper(), town, requester, _windows(text))
                                   for number, town, requester, text in rows], self.config)
+            _READ[self.db] = (stamp, self.config, self._clues)
         return self._clues
+
+
+# The clue list each connection read last, with the history it was read at (Outgoing._known_clues).
+_READ: "weakref.WeakKeyDictionary[Database, tuple[object, Config, _Clues]]" = weakref.WeakKeyDictionary()
 
 
 def _windows(text: str) -> frozenset[str]:

@@ -236,3 +236,23 @@ async def test_the_nags_job_writes_as_many_statements_for_30_cases_a_village_as_
         await bot.stop()
     assert recorded == [4 * 3 * 2, 4 * 30 * 2]        # each case's duty nag and its rung's, in every village
     assert issued[1] == issued[0] < 200
+
+
+async def test_a_clue_opened_after_the_clue_list_was_read_is_guarded_in_the_next_transaction(config, clock, standin):
+    """The clue list is read again once the case history has moved on (it is kept between chunks otherwise)."""
+    from bot.outbound import ConfidentialityBreach, Outgoing
+    bot = await started(config, clock)
+    at = datetime.fromisoformat("2026-12-01T09:00+08:00")
+    cadre = config.villages().__next__().cadres[0].userid
+    words = "村里有人说张会计收了低保户两千元好处费"
+
+    def tell(db):
+        Outgoing(db, bot.config, at, "test").members([cadre], f"群众反映：{words}")
+    bot.store.write_sync(tell)                                   # no clue says so yet
+    bot.store.write_sync(tell)                                   # the list kept: the same history
+    bot.store.write_sync(lambda db: cases.open_case(
+        db, message_id=None, town="翠江镇", village="城南村", kind="report", text=words, requester="resident-1",
+        chat_id=None, received_at=at, due_at=at, now=at))
+    with pytest.raises(ConfidentialityBreach):
+        bot.store.write_sync(tell)
+    await bot.stop()
