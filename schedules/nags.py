@@ -145,7 +145,7 @@ def nag_town(db: Database, out: Outgoing, ctx: JobContext, town: Town, found: li
 
 class Due:
     """A target's nags of today, recorded together: at most one per case, rung and day (the nags table's UNIQUE),
-    in three statements however many cases (a province's morning records hundreds of thousands of these)."""
+    in two statements however many cases (a province's morning records a million and more of these)."""
 
     def __init__(self) -> None:
         self.wanted: list[tuple[Pressing, str, list[Person], list[Person]]] = []
@@ -166,8 +166,12 @@ class Due:
             "FROM json_each(?) ORDER BY key RETURNING id, case_id, rung",
             [ctx.day.isoformat(), ctx.at.isoformat(), rows]).fetchall()
         ledger.add_many(db, "nags", [row_id for row_id, _, _ in new])
-        fresh = {(case_id, rung) for _, case_id, rung in new}
-        return [w for w in self.wanted if (w[0].case.id, w[1]) in fresh]
+        fresh, recorded = {(case_id, rung) for _, case_id, rung in new}, []
+        for wanted in self.wanted:
+            if (wanted[0].case.id, wanted[1]) in fresh:
+                fresh.remove((wanted[0].case.id, wanted[1]))      # a repeat in the batch was ignored, as before
+                recorded.append(wanted)
+        return recorded
 
     def _json(self, people: list[Person]) -> str:
         userids = tuple(p.userid for p in people)     # the same few holders for most of a village's cases
