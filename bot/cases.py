@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Iterable, Iterator
 
 from sqlite_utils import Database
@@ -74,10 +74,30 @@ _SELECT = ("SELECT c.id, c.number, c.town, c.village, c.text, c.requester, c.cha
            "s.rating, s.supervised, s.stage, s.outcome, s.department FROM cases c JOIN case_state s ON s.case_id = c.id")
 
 
+_FIELDS = tuple(f.name for f in fields(Case))     # once, not per row: a morning pass builds a province's cases
+_DATED = tuple(n for n, name in enumerate(_FIELDS) if name in _DATES)
+_SUPERVISED = _FIELDS.index("supervised")
+
+
 def _case(row: dict) -> Case:
     values = {k: (datetime.fromisoformat(v) if k in _DATES and v else v) for k, v in row.items()}
     values["supervised"] = bool(values["supervised"])
-    return Case(**{f.name: values[f.name] for f in fields(Case)})
+    return Case(**{name: values[name] for name in _FIELDS})
+
+
+def _cases(db: Database, sql: str, args: list) -> Iterator[Case]:
+    """Cases from a query of _SELECT's columns, read as tuples in Case's field order (no dictionary per row: a
+    province's morning reads a million)."""
+    cursor = db.execute(sql, args)
+    if tuple(d[0] for d in cursor.description) != _FIELDS:
+        raise AssertionError("the query's columns are not Case's fields in order")
+    for row in cursor:
+        values = list(row)
+        for n in _DATED:
+            if values[n]:
+                values[n] = datetime.fromisoformat(values[n])
+        values[_SUPERVISED] = bool(values[_SUPERVISED])
+        yield Case(*values)
 
 
 def chain_hash(prev_hash: str, case_id: int, at: str, actor: str, action: str, detail: str) -> str:
@@ -202,8 +222,19 @@ def active(db: Database) -> Iterator[Case]:
     """Every active case of the county, clues included, oldest first: one pass for a morning job instead of a
     query per village. Streamed, so the county is never all in memory."""
     marks = ", ".join("?" * len(ACTIVE))
-    for row in db.query(f"{_SELECT} WHERE s.status IN ({marks}) ORDER BY c.id", list(ACTIVE)):
-        yield _case(row)
+    yield from _cases(db, f"{_SELECT} WHERE s.status IN ({marks}) ORDER BY c.id", list(ACTIVE))
+
+
+def due_before(db: Database, day: date) -> Iterator[tuple[int, str, str, bool]]:
+    """(id, town, village, whether the village holds it) of every active case whose deadline falls on a day before
+    `day` (for a village case it marked beyond itself, the deadline to pass it up; the day as written, which is
+    what Case.due_at.date() reads), oldest first: a morning pass over a province as bare columns."""
+    marks = ", ".join("?" * len(ACTIVE))
+    deadline = "CASE WHEN s.level = 'village' AND s.escalate_by IS NOT NULL THEN s.escalate_by ELSE s.due_at END"
+    yield from db.execute(
+        f"SELECT c.id, c.town, c.village, s.level = 'village' AND s.kind != 'report' FROM cases c "
+        f"JOIN case_state s ON s.case_id = c.id WHERE s.status IN ({marks}) AND substr({deadline}, 1, 10) < ? "
+        f"ORDER BY c.id", [*ACTIVE, day.isoformat()])
 
 
 def active_or_recent(db: Database, received_since: datetime, answered_since: datetime) -> Iterator[Case]:
@@ -228,8 +259,8 @@ def open_counts(db: Database, senders: Iterable[str]) -> dict[tuple[str, str], i
 
 def by_ids(db: Database, ids: Iterable[int]) -> dict[int, Case]:
     """Many cases by id in one query (the ids travel as one JSON parameter, however many)."""
-    rows = db.query(f"{_SELECT} WHERE c.id IN (SELECT value FROM json_each(?))", [json.dumps(list(ids))])
-    return {case.id: case for case in map(_case, rows)}
+    found = _cases(db, f"{_SELECT} WHERE c.id IN (SELECT value FROM json_each(?))", [json.dumps(list(ids))])
+    return {case.id: case for case in found}
 
 
 def history(db: Database, case_id: int) -> list[dict]:

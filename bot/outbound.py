@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import weakref
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable
@@ -51,16 +52,40 @@ class _Clue:
 
 
 class _Clues:
-    """The county's clues, indexed by number and by each window of their words."""
+    """The county's clues, indexed by number and by each window of their words, and who inspects which town.
+    Clue numbers run per town, so a province has hundreds of each number: the clue of a number that an audience
+    may see is looked up by (number, town) and (number, reporter), not searched for among all of that number."""
 
-    def __init__(self, clues: list[_Clue]):
+    def __init__(self, clues: list[_Clue], config: Config):
         self.by_number: dict[str, list[_Clue]] = {}
         self.by_window: dict[str, list[_Clue]] = {}
+        self.by_town: dict[tuple[str, str], list[_Clue]] = {}
+        self.by_requester: dict[tuple[str, str], list[_Clue]] = {}
         for clue in clues:
             self.by_number.setdefault(clue.number, []).append(clue)
+            self.by_town.setdefault((clue.number, clue.town), []).append(clue)
+            self.by_requester.setdefault((clue.number, clue.requester), []).append(clue)
             for window in clue.windows:
                 self.by_window.setdefault(window, []).append(clue)
         self.sizes = sorted({len(w) for w in self.by_window})
+        self.inspecting: dict[str, set[str]] = {}     # userid → the towns whose clues they may see
+        for town in config.towns:
+            for person in town.inspectors:
+                self.inspecting.setdefault(person.userid, set()).add(town.name)
+        for person in config.county.commission:        # the county commission sees every town's clues
+            self.inspecting.setdefault(person.userid, set()).update(t.name for t in config.towns)
+
+    def candidates(self, number: str, audience: Audience) -> list[_Clue]:
+        """The clues of this number that `audience` might see (Outgoing._may_see decides): of its town if it is
+        a town's inspectors, of the towns it inspects or its own reports if a person, any without a town."""
+        found = list(self.by_town.get((number, ""), ()))
+        if audience.kind == "inspectors":
+            found += self.by_town.get((number, audience.name), ())
+        elif audience.kind == "person":
+            for town in self.inspecting.get(audience.name, ()):
+                found += self.by_town.get((number, town), ())
+            found += self.by_requester.get((number, audience.name), ())
+        return found
 
 
 class Outgoing:
@@ -238,17 +263,14 @@ class Outgoing:
                 raise ConfidentialityBreach(f"a clue would reach a {audience.kind} audience; refused")
 
     def _may_see(self, audience: Audience, clue: _Clue) -> bool:
+        inspecting = self._known_clues().inspecting
         if not clue.town:    # a clue number with no live clue behind it (released, or never was): inspectors only
-            return audience.kind == "inspectors" or (audience.kind == "person" and any(
-                p.userid == audience.name for t in self.config.towns for p in (*t.inspectors,
-                                                                               *self.config.county.commission)))
+            return audience.kind == "inspectors" or (audience.kind == "person" and audience.name in inspecting)
         if audience.kind == "inspectors":
             return audience.name == clue.town
         if audience.kind == "person":
-            town = self.config.town(clue.town) if clue.town in {t.name for t in self.config.towns} else None
-            inspector = town is not None and any(p.userid == audience.name for p in town.inspectors)
-            commission = any(p.userid == audience.name for p in self.config.county.commission)
-            return inspector or commission or (audience.private and audience.name == clue.requester)
+            inspector = clue.town in inspecting.get(audience.name, ())
+            return inspector or (audience.private and audience.name == clue.requester)
         return False   # a village group, the admins
 
     def _mentioned(self, text: str, audience: Audience) -> list[_Clue]:
@@ -258,18 +280,30 @@ class Outgoing:
         numbers = {n.upper() for n in CLUE_NUMBER.findall(text)}
         flat = _SPACE.sub("", text)
         known = self._known_clues()
-        # Every run of the message of a window's length, looked up: as fast with ten thousand clues as with one.
-        found = list({id(c): c for size in known.sizes for i in range(len(flat) - size + 1)
-                      for c in known.by_window.get(flat[i:i + size], ())}.values())
+        # Every run of the message of a window's length, looked up: as fast with ten thousand clues as with one
+        # (the look-ups mapped in C: a province's morning checks tens of millions of characters).
+        get, hits = known.by_window.get, {}
+        for size in known.sizes:
+            for clues in filter(None, map(get, [flat[i:i + size] for i in range(len(flat) - size + 1)])):
+                hits.update((id(c), c) for c in clues)
+        found = list(hits.values())
         for number in sorted(numbers):
             named = known.by_number.get(number, [])
             # A clue number that names no clue still looks like one: a village must not learn the numbering.
-            found += [c for c in named if self._may_see(audience, c)][:1] or named[:1] or \
-                [_Clue(number, "", "", frozenset())]
+            visible = [c for c in known.candidates(number, audience) if self._may_see(audience, c)]
+            found += visible[:1] or named[:1] or [_Clue(number, "", "", frozenset())]
         return found
 
     def _known_clues(self) -> "_Clues":
         if self._clues is None:
+            # Cases change only by appending to their hash-chained history, so its newest event (id and hash, which
+            # chains all before it) stands for every case as it is now: while it is the same, so are the clues,
+            # and a province's morning reads them once rather than once per chunk of villages.
+            stamp = self.db.execute("SELECT id, hash FROM events ORDER BY id DESC LIMIT 1").fetchone()
+            kept = _READ.get(self.db)
+            if kept is not None and kept[0] == stamp and kept[1] is self.config:
+                self._clues = kept[2]
+                return self._clues
             # Two indexed look-ups (migration 0009) instead of an OR across the join, which scans every case.
             rows = self.db.execute(
                 "SELECT c.number, c.town, c.requester, c.text FROM cases c JOIN case_state s ON s.case_id = c.id "
@@ -277,8 +311,13 @@ class Outgoing:
                 "SELECT c.number, c.town, c.requester, c.text FROM case_state s JOIN cases c ON c.id = s.case_id "
                 "WHERE s.kind = 'report' AND s.status != 'released'").fetchall()
             self._clues = _Clues([_Clue(number.upper(), town, requester, _windows(text))
-                                  for number, town, requester, text in rows])
+                                  for number, town, requester, text in rows], self.config)
+            _READ[self.db] = (stamp, self.config, self._clues)
         return self._clues
+
+
+# The clue list each connection read last, with the history it was read at (Outgoing._known_clues).
+_READ: "weakref.WeakKeyDictionary[Database, tuple[object, Config, _Clues]]" = weakref.WeakKeyDictionary()
 
 
 def _windows(text: str) -> frozenset[str]:

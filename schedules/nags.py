@@ -4,6 +4,7 @@ A case the village marked beyond itself is pressed the same way until it is pass
 only; at most one nag per case, rung and day (the nags table), whoever runs the job and however often."""
 from __future__ import annotations
 
+import functools
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -12,7 +13,6 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from bot import cases, duty, ledger, wording
-from bot.cases import Case
 from bot.casework import Pressing, holders, ladder_people, pressing, rungs
 from bot.config import Cadre, Person, Town, Village
 from bot.workdays import WorkCalendar
@@ -39,6 +39,15 @@ def in_working_hours(ctx: JobContext) -> bool:
     return ctx.calendar.is_workday(ctx.day) and rules.work_start <= ctx.at.time() < rules.work_end
 
 
+class Counted:
+    """The calendar as `pressing` uses it, its counts of working days kept for one run: a province's cases share
+    a few hundred deadlines, and each count walks the days between."""
+
+    def __init__(self, calendar: WorkCalendar):
+        self.workdays_between = functools.cache(calendar.workdays_between)
+        self.add_workdays = calendar.add_workdays
+
+
 @dataclass
 class Found:
     """What presses today, from one pass over the county: the ids of village cases by village, of the rest by
@@ -47,15 +56,12 @@ class Found:
     towns: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
 
 
-def find_pressing(db: Database, calendar: WorkCalendar, at: datetime) -> Found:
+def find_pressing(db: Database, calendar: WorkCalendar | Counted, at: datetime) -> Found:
+    """`pressing` is due within one working day or overdue: a deadline on a day before the second working day from
+    today. The pass asks SQL for exactly those; each chunk still asks `pressing` of every case it reads again."""
     found = Found()
-    for case in cases.active(db):
-        if pressing(case, calendar, at) is None:
-            continue
-        if case.level == "village" and not case.confidential:
-            found.villages[case.village].append(case.id)
-        else:
-            found.towns[case.town].append(case.id)
+    for case_id, town, village, in_village in cases.due_before(db, calendar.add_workdays(at.date(), 2)):
+        (found.villages[village] if in_village else found.towns[town]).append(case_id)
     return found
 
 
@@ -66,18 +72,19 @@ class Chunk:
     def __init__(self, ids: list[int]):
         self.ids, self._cases = ids, None
 
-    def pressing(self, db: Database, ids: list[int], ctx: JobContext) -> list[Pressing]:
+    def pressing(self, db: Database, ids: list[int], calendar: Counted, at: datetime) -> list[Pressing]:
         if self._cases is None:
             self._cases = cases.by_ids(db, self.ids)
         found = (self._cases.get(i) for i in ids)
-        return [p for c in found if c is not None and c.active if (p := pressing(c, ctx.calendar, ctx.at))]
+        return [p for c in found if c is not None and c.active if (p := pressing(c, calendar, at))]
 
 
 async def run(ctx: JobContext) -> None:
     if not in_working_hours(ctx):
         return   # not marked as run: a run within working hours today still goes out
+    calendar = Counted(ctx.calendar)
     # Read on a reader, once for the county: the writer only records the nags and queues the sends.
-    found = await ctx.read(find_pressing, ctx.calendar, ctx.at)
+    found = await ctx.read(find_pressing, calendar, ctx.at)
     rosters = await ctx.read(duty.on_duty_all, list(ctx.config.villages()), ctx.day)
     targets = [(t, v) for t in ctx.config.towns for v in (*t.villages, None)]     # None: the town's own
     for start in range(0, len(targets), CHUNK):
@@ -85,10 +92,11 @@ async def run(ctx: JobContext) -> None:
         chunk = Chunk([i for t, v in part for i in (found.villages.get(v.name, []) if v else found.towns.get(t.name, []))])
         await ctx.once_many([
             (v.name, lambda db, out, t=t, v=v: nag_village(
-                db, out, ctx, t, v, chunk.pressing(db, found.villages.get(v.name, []), ctx), rosters[v.name]))
+                db, out, ctx, t, v, chunk.pressing(db, found.villages.get(v.name, []), calendar, ctx.at),
+                rosters[v.name]))
             if v else
             (f"{t.name}（镇级）", lambda db, out, t=t: nag_town(
-                db, out, ctx, t, chunk.pressing(db, found.towns.get(t.name, []), ctx)))
+                db, out, ctx, t, chunk.pressing(db, found.towns.get(t.name, []), calendar, ctx.at)))
             for t, v in part], chunk=CHUNK)
 
 
@@ -96,21 +104,22 @@ def nag_village(db: Database, out: Outgoing, ctx: JobContext, town: Town, villag
                 found: list[Pressing], on_duty: list[Cadre]) -> None:
     notes: dict[tuple[str, str], list[tuple[str, Pressing]]] = defaultdict(list)
     group_lines, group_mentions = [], []
+    due = Due()
     for p in found:
         if p.case.level != "village" or p.case.confidential:
             continue      # passed up since the pass: the town's run presses it from tomorrow
         held_by = holders(db, village, p.case, ctx.day, on_duty)
         secretary = village.secretary.userid if village.secretary else None
         for rung in rungs(p, holder_is_secretary=any(h.userid == secretary for h in held_by)):
-            people = held_by if rung == "duty" else ladder_people(town, village, rung)
-            if not _record(db, p.case, rung, people, ctx):
-                continue
-            who = "" if rung == "duty" else f"，经办{'、'.join(h.name for h in held_by)}"
-            for person in people:
-                notes[(rung, person.userid)].append((_line(p) + who, p))
-            if rung == "duty" and p.case.status == "open":
-                group_lines.append(f"编号 {p.case.number}（{p.case.kind_name}）{p.status()}")
-                group_mentions += [h.userid for h in held_by]
+            due.add(p, rung, held_by if rung == "duty" else ladder_people(town, village, rung), held_by)
+    for p, rung, people, held_by in due.record(db, ctx):
+        who = "" if rung == "duty" else f"，经办{'、'.join(h.name for h in held_by)}"
+        line = _line(p) + who
+        for person in people:
+            notes[(rung, person.userid)].append((line, p))
+        if rung == "duty" and p.case.status == "open":
+            group_lines.append(f"编号 {p.case.number}（{p.case.kind_name}）{p.status()}")
+            group_mentions += [h.userid for h in held_by]
     if group_lines:
         out.group(village, "【办理提醒】\n" + "\n".join(group_lines) + "\n请经办干部抓紧办理，并在群里答复。",
                   mentions=list(dict.fromkeys(group_mentions)), post="reminder")
@@ -119,14 +128,16 @@ def nag_village(db: Database, out: Outgoing, ctx: JobContext, town: Town, villag
 
 def nag_town(db: Database, out: Outgoing, ctx: JobContext, town: Town, found: list[Pressing]) -> None:
     notes: dict[tuple[str, str], list[tuple[str, Pressing]]] = defaultdict(list)
+    due = Due()
     for p in found:
         if p.case.level == "village" and not p.case.confidential:
             continue      # sent back to the village since the pass: its own run presses it from tomorrow
         for rung in rungs(p):
-            people = town_people(ctx, town, p.case, rung)
-            if _record(db, p.case, rung, people, ctx):
-                for person in people:
-                    notes[(rung, person.userid)].append((_line(p, where=True), p))
+            due.add(p, rung, town_people(ctx, town, p.case, rung))
+    for p, rung, people, _ in due.record(db, ctx):
+        line = _line(p, where=True)
+        for person in people:
+            notes[(rung, person.userid)].append((line, p))
     _send(out, notes, f"{town.name}（镇、县办理）")
 
 
@@ -142,16 +153,41 @@ def town_people(ctx: JobContext, town: Town, case: Case, rung: str) -> list[Pers
         if rung == "duty" else list(town.inspectors)
 
 
-def _record(db: Database, case: Case, rung: str, people: list[Person], ctx: JobContext) -> bool:
-    """At most one nag per case, rung and day; True when this one is new. Plain SQL rather than insert_once's
-    table introspection: a province's morning records hundreds of thousands of these."""
-    cursor = db.execute("INSERT OR IGNORE INTO nags (case_id, rung, day, userids, at) VALUES (?, ?, ?, ?, ?)",
-                        [case.id, rung, ctx.day.isoformat(), json.dumps([p.userid for p in people]),
-                         ctx.at.isoformat()])
-    if not cursor.rowcount:
-        return False
-    ledger.add(db, "nags", cursor.lastrowid)
-    return True
+class Due:
+    """A target's nags of today, recorded together: at most one per case, rung and day (the nags table's UNIQUE),
+    in two statements however many cases (a province's morning records a million and more of these)."""
+
+    def __init__(self) -> None:
+        self.wanted: list[tuple[Pressing, str, list[Person], list[Person]]] = []
+        self._userids: dict[tuple[str, ...], str] = {}
+
+    def add(self, p: Pressing, rung: str, people: list[Person], held_by: list[Person] = ()) -> None:
+        self.wanted.append((p, rung, people, list(held_by)))
+
+    def record(self, db: Database, ctx: JobContext) -> list[tuple[Pressing, str, list[Person], list[Person]]]:
+        """Records them and seals the new rows in the ledger; returns, in order, those not recorded before today."""
+        if not self.wanted:
+            return []
+        rows = json.dumps([[p.case.id, rung, self._json(people)] for p, rung, people, _ in self.wanted],
+                          ensure_ascii=False)
+        new = db.execute(
+            "INSERT OR IGNORE INTO nags (case_id, rung, day, userids, at) "
+            "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?, json_extract(value, '$[2]'), ? "
+            "FROM json_each(?) ORDER BY key RETURNING id, case_id, rung",
+            [ctx.day.isoformat(), ctx.at.isoformat(), rows]).fetchall()
+        ledger.add_many(db, "nags", [row_id for row_id, _, _ in new])
+        fresh, recorded = {(case_id, rung) for _, case_id, rung in new}, []
+        for wanted in self.wanted:
+            if (wanted[0].case.id, wanted[1]) in fresh:
+                fresh.remove((wanted[0].case.id, wanted[1]))      # a repeat in the batch was ignored, as before
+                recorded.append(wanted)
+        return recorded
+
+    def _json(self, people: list[Person]) -> str:
+        userids = tuple(p.userid for p in people)     # the same few holders for most of a village's cases
+        if userids not in self._userids:
+            self._userids[userids] = json.dumps(list(userids))
+        return self._userids[userids]
 
 
 def _line(p: Pressing, where: bool = False) -> str:

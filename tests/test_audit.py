@@ -402,6 +402,41 @@ def test_a_connection_without_the_key_cannot_write_a_fact(tmp_path):
     assert db.execute("SELECT COUNT(*) FROM cases").fetchone()[0] == 0         # nothing unsealed was kept
 
 
+
+def _runs(db, n: int) -> list[int]:
+    return [db.execute("INSERT INTO job_runs (job, target, day, ran_at) VALUES ('nags', ?, '2026-12-01', ?)",
+                       [f"村{i}", f"2026-12-01T09:30:0{i % 10}+08:00"]).lastrowid for i in range(n)]
+
+
+def test_sealing_a_batch_makes_the_very_entries_sealing_each_row_makes(tmp_path):
+    """ledger.add_many (one statement for a morning's nags) chains on the head and seals in id order, whatever
+    order the ids come in: the same ledger as `add` row by row, which `audit verify` accepts."""
+    one, many = connect(tmp_path / "one.db", audit_key=KEY), connect(tmp_path / "many.db", audit_key=KEY)
+    for db, batch in ((one, False), (many, True)):
+        with db.atomic():
+            first, *rest = _runs(db, 7)
+            ledger.add(db, "job_runs", first)                   # a chain that already has a head
+            if batch:
+                ledger.add_many(db, "job_runs", reversed(rest))
+                ledger.add_many(db, "job_runs", [])             # nothing to seal: no entry
+            else:
+                for row_id in rest:
+                    ledger.add(db, "job_runs", row_id)
+    entries = [db.execute("SELECT id, tbl, row_id, digest, prev_hash, hash FROM ledger ORDER BY id").fetchall()
+               for db in (one, many)]
+    assert len(entries[0]) == 7 and entries[1] == entries[0]
+    assert [row[2] for row in entries[1]] == list(range(1, 8))
+    assert verify(many, KEY) == []
+    assert verify(many, b"another key")[0].startswith("审计链全部签名不符")
+
+
+def test_a_connection_without_the_key_cannot_seal_a_batch(tmp_path):
+    db = connect(tmp_path / "x.db")
+    with pytest.raises(ledger.MissingKey):
+        with db.atomic():
+            ledger.add_many(db, "job_runs", _runs(db, 3))
+    assert db.execute("SELECT COUNT(*) FROM job_runs").fetchone()[0] == 0
+
 # --- the command -----------------------------------------------------------------------------------------
 
 def test_the_command_verifies_with_and_without_anchors_and_names_each_problem(copy, capsys):

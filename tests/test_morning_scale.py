@@ -4,6 +4,7 @@ are counted with sqlite3's trace callback on every connection the store opens (w
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import replace
 from datetime import datetime
 
@@ -96,6 +97,38 @@ async def test_nags_from_one_pass_still_press_the_holder_and_climb_the_ladder(co
     await bot.stop()
 
 
+async def test_the_pass_picks_exactly_the_cases_pressing_picks(config, clock, standin):
+    """The morning pass asks SQL for deadlines before the second working day from today instead of building every
+    case: the same cases as asking `pressing` of each, over a weekend, a passing-up deadline, a clue, a town's
+    case and a deadline written in another offset."""
+    from datetime import timedelta, timezone
+    from bot.casework import pressing
+    from schedules.nags import find_pressing
+    bot = await started(config, clock)
+    at = datetime.fromisoformat("2026-12-04T09:30+08:00")            # a Friday: the next two working days span a weekend
+    first = datetime.fromisoformat("2026-11-27T00:00+08:00")
+
+    def tx(db):
+        for n in range(64):                                          # a deadline every 5 hours for 13 days
+            due = first + timedelta(hours=5 * n)
+            case = cases.open_case(
+                db, message_id=None, town="翠江镇", village="城南村", kind="report" if n % 9 == 8 else "help",
+                text=f"路灯坏了{n}", requester="resident-1", chat_id=None, received_at=first,
+                due_at=due.astimezone(timezone.utc) if n % 5 == 3 else due, now=first)
+            state = ({"escalate_by": due + timedelta(days=3)} if n % 7 == 3 else
+                     {"level": "town"} if n % 7 == 5 else {"status": "answered"} if n % 11 == 4 else {})
+            if state:
+                cases.append(db, case.id, actor="test", action="test", now=first, state=state)
+    bot.store.write_sync(tx)
+    found = bot.store.read_sync(find_pressing, bot.calendar, at)
+    each = bot.store.read_sync(lambda db: [c for c in cases.active(db) if pressing(c, bot.calendar, at)])
+    assert {i for ids in found.villages.values() for i in ids} == \
+        {c.id for c in each if c.level == "village" and not c.confidential}
+    assert {i for ids in found.towns.values() for i in ids} == \
+        {c.id for c in each if c.level != "village" or c.confidential}
+    assert 10 < len(each) < 50                                       # some pressing, some not yet
+    await bot.stop()
+
 async def test_a_case_answered_after_the_read_is_not_pressed(config, clock, standin, traced, monkeypatch):
     """The pass runs on a reader before the writes; a case that changed meanwhile is looked at again."""
     from schedules import nags
@@ -134,4 +167,92 @@ async def test_each_towns_inspectors_are_pressed_on_their_own_clue_though_the_nu
     [nag, digest] = private(standin, "t2-jw")
     assert "J2026-001" in nag and "第02镇有干部收了好处费" in nag and "翠江镇有干部" not in nag
     assert digest.startswith("**巡群日报·第02镇**")
+    await bot.stop()
+
+
+async def test_a_clue_number_every_town_has_reaches_whoever_may_see_that_towns_clue(config, clock, standin):
+    """The choke point finds, among a province's many J2026-001, the one an audience may see by town and by
+    reporter (an index, not a scan of every town's): its reporter and its inspectors read it; nobody else."""
+    from bot.outbound import ConfidentialityBreach, Outgoing
+    config = county(config, 3, 1)
+    bot = await started(config, clock)
+    at = datetime.fromisoformat("2026-11-20T10:00+08:00")
+    for n, town in enumerate(config.towns, start=1):
+        [village] = town.villages
+        bot.store.write_sync(lambda db: cases.open_case(
+            db, message_id=None, town=town.name, village=village.name, kind="report", text=f"{town.name}有干部收了好处费",
+            requester=f"reporter-{n}", chat_id=None, received_at=at, due_at=at, now=at))
+    last = config.towns[-1]
+
+    def send(audience, text="您反映的 J2026-001 已受理"):
+        def tx(db):
+            out = Outgoing(db, bot.config, at, "test")
+            out.inspectors_group(last, text) if audience == "inspectors" else out.members([audience], text)
+        bot.store.write_sync(tx)
+    for audience in ("reporter-1", "reporter-3", "t3-jw", "inspectors"):
+        send(audience)                                             # each its own town's J2026-001
+    for audience, text in (("reporter-9", "J2026-001"), (last.villages[0].cadres[0].userid, "J2026-001"),
+                           ("reporter-1", f"{last.name}有干部收了好处费")):
+        with pytest.raises(ConfidentialityBreach):
+            send(audience, text)
+    await bot.stop()
+
+
+@pytest.fixture
+def written(monkeypatch):
+    """Every SQL statement the writer thread runs (the outbox sender's reads may come and go beside a job)."""
+    seen: list[str] = []
+    real = storage.connect
+
+    def connect(*args, **kwargs):
+        db = real(*args, **kwargs)
+        db.conn.set_trace_callback(lambda sql: seen.append(sql) if threading.current_thread().name == "sqlite-writer"
+                                   else None)
+        return db
+    monkeypatch.setattr(storage, "connect", connect)
+    return seen
+
+
+async def test_the_nags_job_writes_as_many_statements_for_30_cases_a_village_as_for_3(config, clock, standin,
+                                                                                      written):
+    """Recording, sealing and queueing go by target, not by case: a chunk's statements (the nags and their ledger
+    entries included) do not grow with the cases in it, while every case is still recorded and pressed."""
+    traced = written
+    issued, recorded = [], []
+    for n in (3, 30):
+        county_n = county(config, 2, 2)
+        county_n = replace(county_n, storage_path=county_n.storage_path.with_name(f"nags-{n}.db"))
+        bot = await started(county_n, clock)
+        for village in county_n.villages():
+            for i in range(n):          # overdue by 5 and by 2 working days: duty and a rung above, every case
+                open_case(bot, received=f"2026-11-{20 if i % 2 else 25}T10:00+08:00", village=village.name,
+                          text=f"村口路灯坏了{i}")
+        clock.set("2026-12-02T09:30+08:00")
+        del traced[:]
+        await bot.jobs.run("nags")
+        issued.append(len(traced))
+        recorded.append(rows(bot, "SELECT COUNT(*) AS n FROM nags")[0]["n"])
+        await bot.settle()
+        await bot.stop()
+    assert recorded == [4 * 3 * 2, 4 * 30 * 2]        # each case's duty nag and its rung's, in every village
+    assert issued[1] == issued[0] < 200
+
+
+async def test_a_clue_opened_after_the_clue_list_was_read_is_guarded_in_the_next_transaction(config, clock, standin):
+    """The clue list is read again once the case history has moved on (it is kept between chunks otherwise)."""
+    from bot.outbound import ConfidentialityBreach, Outgoing
+    bot = await started(config, clock)
+    at = datetime.fromisoformat("2026-12-01T09:00+08:00")
+    cadre = config.villages().__next__().cadres[0].userid
+    words = "村里有人说张会计收了低保户两千元好处费"
+
+    def tell(db):
+        Outgoing(db, bot.config, at, "test").members([cadre], f"群众反映：{words}")
+    bot.store.write_sync(tell)                                   # no clue says so yet
+    bot.store.write_sync(tell)                                   # the list kept: the same history
+    bot.store.write_sync(lambda db: cases.open_case(
+        db, message_id=None, town="翠江镇", village="城南村", kind="report", text=words, requester="resident-1",
+        chat_id=None, received_at=at, due_at=at, now=at))
+    with pytest.raises(ConfidentialityBreach):
+        bot.store.write_sync(tell)
     await bot.stop()
