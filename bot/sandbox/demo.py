@@ -18,6 +18,7 @@ from bot.app import Bot
 from bot.clock import ManualClock
 from bot.dispatch import Handler
 from bot.jobs import Job
+from bot.config import Config
 from bot.sandbox.config import sandbox_config
 from bot.sandbox.standin import WeComStandIn, app_text
 from bot.desk.session import link as desk_link
@@ -143,6 +144,19 @@ class Transcript:
             self.out.write(" " * 8 + line + "\n")
 
 
+async def serve_demo(config: Config, handlers, jobs, clock: ManualClock) -> tuple[Bot, web.AppRunner, str]:
+    """A demo's bot behind a real server on a free loopback port, the example roster imported: the bot, the
+    runner to clean up, and the base address."""
+    bot = Bot(config, handlers=handlers, jobs=jobs, clock=clock, schedule=False)
+    runner = web.AppRunner(make_app(bot), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    parsed, errors = roster.parse(bot.config, data("roster.example.csv").read_text(encoding="utf-8"))
+    assert not errors, errors
+    await bot.store.write(roster.save, parsed)
+    return bot, runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+
 async def run_demo(out: TextIO, *, handlers: Sequence[Handler], jobs: Sequence[Job], keep: str | None = None,
                    serve: bool = False) -> int:
     workdir = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="xiaowei-demo-"))
@@ -155,15 +169,7 @@ async def run_demo(out: TextIO, *, handlers: Sequence[Handler], jobs: Sequence[J
             # The demo county went live in November: months before that are not owed (else every village's
             # earlier accounts would count as late in the digest).
             config = replace(config, power_list=replace(config.power_list, start=date(2026, 11, 1)))
-            bot = Bot(config, handlers=handlers, jobs=jobs, clock=clock, schedule=False)
-            runner = web.AppRunner(make_app(bot), access_log=None)
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            base = f"http://127.0.0.1:{runner.addresses[0][1]}"
-            parsed, errors = roster.parse(bot.config, data("roster.example.csv").read_text(encoding="utf-8"))
-            assert not errors, errors
-            await bot.store.write(roster.save, parsed)
+            bot, runner, base = await serve_demo(config, handlers, jobs, clock)
             transcript = Transcript(standin, bot, out)
             async with aiohttp.ClientSession() as http:
                 async def send(step: Step) -> bool:

@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Sequence, TextIO
 
 import aiohttp
-from aiohttp import web
 
-from bot import data, drafts, roster
+from bot import drafts
 from bot.app import Bot
 from bot.channels.archive import ArchiveReader
 from bot.clock import ManualClock, local
@@ -27,9 +26,9 @@ from bot.dispatch import Handler
 from bot.jobs import Job
 from bot.sandbox.archive_standin import ArchiveStandIn
 from bot.sandbox.config import sandbox_config
+from bot.sandbox.demo import serve_demo
 from bot.sandbox.gateway import GatewayStandIn
 from bot.sandbox.standin import WeComStandIn, app_text
-from bot.web import make_app
 
 DAY = "2026-12-01"                      # a Tuesday; 陈芳 is on duty in 城南村 (data/roster.example.csv)
 VILLAGE = "城南村"
@@ -192,15 +191,7 @@ async def run_group_demo(out: TextIO, group: str, *, handlers: Sequence[Handler]
                 config = replace(config, bridge=replace(config.bridge, push_url=gateway.url))
             village = config.village_by_name(VILLAGE)
             standin.add_customer_group(village.chat_id, name=f"{VILLAGE}群", owner=village.group_owner)
-            bot = Bot(config, handlers=handlers, jobs=jobs, clock=clock, schedule=False)
-            runner = web.AppRunner(make_app(bot), access_log=None)
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            base = f"http://127.0.0.1:{runner.addresses[0][1]}"
-            parsed, errors = roster.parse(bot.config, data("roster.example.csv").read_text(encoding="utf-8"))
-            assert not errors, errors
-            await bot.store.write(roster.save, parsed)
+            bot, runner, base = await serve_demo(config, handlers, jobs, clock)
             archive = ArchiveStandIn()
             reader = ArchiveReader(config, clock, bot.commit, bot.store.read, bot.dispatcher.submit,
                                    open_sdk=lambda: archive)
