@@ -11,9 +11,9 @@ from bot.clock import TZ
 from bot.drafts import Draft, is_posting
 from tests.conftest import rows, start_service, stop_service
 from tests.finance_sdk.build import finance_sdk_build  # noqa: F401  (a fixture)
-from tests.finance_sdk.feed import FEED_ENV, Feed, text_message
+from tests.finance_sdk.feed import text_message
 from tests.schedule_helpers import change, open_case, private, rotation, run_at
-from tests.test_archive_reader import SECRET, with_archive
+from tests.test_archive_reader import feed, with_archive  # noqa: F401  (feed: a fixture)
 from tests.test_group_kinds import kinds
 
 LAMP = "村口那盏路灯坏了一个多星期了，晚上黑乎乎的，老人走路怕摔，麻烦派人来修一下"
@@ -26,14 +26,6 @@ def ms(when: str) -> int:
 def drafts_of(bot) -> list[dict]:
     return rows(bot, "SELECT id, village, case_id, purpose, status, posted_at, posted_msgid, posted_by, text "
                      "FROM group_posts WHERE kind = 'draft' ORDER BY id")
-
-
-@pytest.fixture
-def feed(tmp_path, monkeypatch) -> Feed:
-    f = Feed(tmp_path / "feed")
-    monkeypatch.setenv(FEED_ENV, str(f.path))
-    f.secret(SECRET)
-    return f
 
 
 @pytest.fixture
