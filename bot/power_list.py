@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -19,8 +19,6 @@ from typing import Any, Iterable, Mapping
 CATEGORIES = ("党务", "村务", "财务")
 CYCLES = {"monthly": "每月", "quarterly": "每季度", "half_yearly": "每半年", "yearly": "每年", "per_event": "每次发生时"}
 _MONTHS = {"monthly": 1, "quarterly": 3, "half_yearly": 6, "yearly": 12}
-_KEYS = frozenset({"name", "category", "cycle", "public_days", "before_decision", "preparer", "due_workdays",
-                   "keywords"})
 
 
 class PowerListError(ValueError):
@@ -50,6 +48,9 @@ class PowerItem:
         when = CYCLES[self.cycle] + (f"，期末后第{self.due_workdays}个工作日前公开" if self.scheduled else "")
         before = "，事前公示" if self.before_decision else ""
         return f"{self.name}（{self.category}）：{when}{before}，公示{self.public_days}个工作日，{self.preparer}准备"
+
+
+_KEYS = frozenset(f.name for f in fields(PowerItem))     # what an item may say: exactly PowerItem's fields
 
 
 @dataclass(frozen=True)
