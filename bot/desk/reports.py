@@ -85,12 +85,19 @@ def _label(*parts: str | None) -> str:
 
 # --- the clue ledger -----------------------------------------------------------------------------------
 
-async def clues(request: web.Request) -> web.Response:
+async def _ledger(request: web.Request, note: str):
+    """The clues the filters chose, each view sealed in the audit chain before anything leaves (an export is a
+    view of every clue in it): (scope, bot, month, entries)."""
     scope = _scope(request)
     bot = _bot(request)
     towns, month = _clue_towns(request, scope), _month(request, default=False)
     ledger = await bot.store.read(report_data.clue_entries, bot.config, bot.clock.now(), towns, month)
-    await seal_views(bot, [e.case_id for e in ledger], scope.userid, "工作台查看线索台账")
+    await seal_views(bot, [e.case_id for e in ledger], scope.userid, note)
+    return scope, bot, month, ledger
+
+
+async def clues(request: web.Request) -> web.Response:
+    scope, bot, month, ledger = await _ledger(request, "工作台查看线索台账")
     stages = Counter(e.stage for e in ledger)
     return aiohttp_jinja2.render_template("clues.html", request, {
         "scope": scope, "ledger": ledger, "town": request.query.get("town", ""), "month": month or "",
@@ -100,12 +107,7 @@ async def clues(request: web.Request) -> web.Response:
 
 
 async def clues_xlsx(request: web.Request) -> web.Response:
-    scope = _scope(request)
-    bot = _bot(request)
-    towns, month = _clue_towns(request, scope), _month(request, default=False)
-    ledger = await bot.store.read(report_data.clue_entries, bot.config, bot.clock.now(), towns, month)
-    # Sealed before the file leaves: an export is a view of every clue in it.
-    await seal_views(bot, [e.case_id for e in ledger], scope.userid, "工作台导出线索台账")
+    _, bot, month, ledger = await _ledger(request, "工作台导出线索台账")
     body = await bot.store.read(lambda db: exports.to_bytes(exports.ledger_book(ledger)))
     town = request.query.get("town", "")
     return download(body, _label("问题线索台账", town, month or _today(bot)) + ".xlsx",
