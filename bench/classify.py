@@ -51,15 +51,18 @@ def cold_start() -> tuple[float, float, float]:
     return float(out[0]), wall, int(out[1]) / 1024
 
 
+def per_label(pairs: list[tuple[str, str]], lab: str) -> tuple[int, int, float, float, float]:
+    """(gold count, predicted count, precision, recall, F1) of one label over (gold, predicted) pairs."""
+    tp = sum(1 for g, p in pairs if g == lab and p == lab)
+    ng = sum(1 for g, _ in pairs if g == lab)
+    npred = sum(1 for _, p in pairs if p == lab)
+    prec = tp / npred if npred else 0.0
+    rec = tp / ng if ng else 0.0
+    return ng, npred, prec, rec, (2 * prec * rec / (prec + rec) if prec + rec else 0.0)
+
+
 def figures(pairs: list[tuple[str, str]]) -> dict[str, float]:
-    f1s = []
-    for lab in LABELS:
-        tp = sum(1 for g, p in pairs if g == lab and p == lab)
-        ng = sum(1 for g, _ in pairs if g == lab)
-        npred = sum(1 for _, p in pairs if p == lab)
-        prec = tp / npred if npred else 0.0
-        rec = tp / ng if ng else 0.0
-        f1s.append(2 * prec * rec / (prec + rec) if prec + rec else 0.0)
+    f1s = [per_label(pairs, lab)[4] for lab in LABELS]
     req = [p for g, p in pairs if g != "chatter"]
     chat = [p for g, p in pairs if g == "chatter"]
     rep = [p for g, p in pairs if g == "report"]
@@ -75,12 +78,7 @@ def print_detail(name: str, pairs: list[tuple[str, str]], with_context: int) -> 
     print(f"\n== {name}: {n} messages" + (f" ({with_context} with context fields)" if with_context else ""))
     print(f"{'label':<11}{'gold':>6}{'pred':>6}{'prec':>8}{'recall':>8}{'F1':>8}")
     for lab in LABELS:
-        tp = sum(1 for g, p in pairs if g == lab and p == lab)
-        ng = sum(1 for g, _ in pairs if g == lab)
-        npred = sum(1 for _, p in pairs if p == lab)
-        prec = tp / npred if npred else 0.0
-        rec = tp / ng if ng else 0.0
-        f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+        ng, npred, prec, rec, f1 = per_label(pairs, lab)
         print(f"{lab:<11}{ng:>6}{npred:>6}{prec:>8.3f}{rec:>8.3f}{f1:>8.3f}")
     print("confusion matrix (rows gold, columns predicted):")
     print(" " * 11 + "".join(f"{lab[:6]:>8}" for lab in LABELS))
