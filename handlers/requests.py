@@ -48,5 +48,5 @@ async def act(msg: Message, intake: Intake, ctx: MessageContext) -> None:
         casework.open_request(db, out, ctx, msg, intake.kind, intake.confidence, intake.sure)
         if not intake.sure and (msg.mentions_bot or not msg.in_group):
             # asked of the bot: the resident hears it was not dropped
-            out.reply(msg, PASSED_ON_PRIVATELY if msg.channel == "kf" else PASSED_ON)
+            out.reply(msg, PASSED_ON if msg.in_group else PASSED_ON_PRIVATELY)
     await ctx.commit(tx, key=f"m{msg.id}")

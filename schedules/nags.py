@@ -28,7 +28,7 @@ HEADS = {   # the heading of each rung's note; {state} is what its items have in
 }
 FEET = {
     "duty": "办结请回复“办结 编号 结果”；村里解决不了请回复“上报 编号 原因”。",
-    "secretary": "请督促经办干部尽快办结，并在群里答复群众。",
+    "secretary": "请督促经办干部尽快办结并答复群众。",
     "leader": "请过问推动。",
     "inspectors": "请关注，必要时回复“督办 编号 意见”。",
 }
@@ -121,7 +121,7 @@ def nag_village(db: Database, out: Outgoing, ctx: JobContext, town: Town, villag
             group_lines.append(f"编号 {p.case.number}（{p.case.kind_name}）{p.status()}")
             group_mentions += [h.userid for h in held_by]
     if group_lines:
-        out.group(village, "【办理提醒】\n" + "\n".join(group_lines) + "\n请经办干部抓紧办理，并在群里答复。",
+        out.group(village, "【办理提醒】\n" + "\n".join(group_lines) + "\n请经办干部抓紧办理并答复。",
                   mentions=list(dict.fromkeys(group_mentions)), post="reminder")
     _send(out, notes, village.name)
 

@@ -26,7 +26,7 @@ async def test_the_ladder_climbs_one_rung_a_working_day(config, clock, standin):
 
     await nag_on(bot, clock, "2026-12-03")                          # one working day left
     [group] = robot_texts(standin)
-    assert group == "【办理提醒】\n编号 101（求助）12月4日（周五）到期\n请经办干部抓紧办理，并在群里答复。"
+    assert group == "【办理提醒】\n编号 101（求助）12月4日（周五）到期\n请经办干部抓紧办理并答复。"
     assert standin.robot_messages["robot-key-chengnan"][0]["text"]["mentioned_list"] == ["cn-li"]
     assert private(standin, "cn-li")[0].startswith("【催办提醒】城南村")
     await nag_on(bot, clock, "2026-12-04")
@@ -79,7 +79,7 @@ async def test_the_adjusted_sunday_before_national_day_counts(config, clock, sta
     await nag_on(bot, clock, "2026-09-19")                              # an ordinary Saturday
     assert robot_texts(standin) == []
     await nag_on(bot, clock, "2026-09-20")                              # Sunday, but a working day
-    assert robot_texts(standin) == ["【办理提醒】\n编号 101（咨询）今天到期\n请经办干部抓紧办理，并在群里答复。"]
+    assert robot_texts(standin) == ["【办理提醒】\n编号 101（咨询）今天到期\n请经办干部抓紧办理并答复。"]
     await bot.stop()
 
 
@@ -100,7 +100,7 @@ async def test_a_case_beyond_the_village_is_nagged_until_passed_up(config, clock
     case = open_case(bot, received="2026-12-01T10:00+08:00", kind="disclosure",   # due 12-15: far away
                      escalate_by="2026-12-02T23:59:59+08:00")
     await nag_on(bot, clock, "2026-12-02")
-    assert robot_texts(standin) == ["【办理提醒】\n编号 101（信息公开问题）须今天内上报镇里\n请经办干部抓紧办理，并在群里答复。"]
+    assert robot_texts(standin) == ["【办理提醒】\n编号 101（信息公开问题）须今天内上报镇里\n请经办干部抓紧办理并答复。"]
     await nag_on(bot, clock, "2026-12-03")
     assert "上报已超期1个工作日" in private(standin, "cn-li")[-1]
     await nag_on(bot, clock, "2026-12-04")
