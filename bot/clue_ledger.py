@@ -46,6 +46,12 @@ USAGE = ("用法：线索 编号 步骤 理由，步骤：受理、谈话函询�
 NOT_FOUND = "没有找到这个编号。"
 IN_PRIVATE = "请私聊小微办理。"
 REPORTER_TOLD = "您反映的问题（编号 {number}）已办理完毕。谢谢您对村务的监督。"
+TOLD = {"told": "已私信告知反映人。",
+        "held": "反映人是通过微信客服反映的，现在无法回复，对方下次发消息时小微会告知。",
+        "unreachable": "反映人是在微信群里反映的，小微无法私信对方，请通过电话或当面告知已办理完毕（不要在群里说）。"}
+# Where a reporter is on personal WeChat with no private channel to them (a customer group's chat archive, the
+# gateway's plain WeChat groups).
+UNREACHABLE_CHANNELS = ("archive", "bridge")
 
 COMMAND = re.compile(r"^线索\s*(?:(\S+?(?:镇|乡|街道))\s*)?(J\d{4}-\d{1,4}|\d{1,4})\s*"
                      r"(" + "|".join(sorted(STEPS, key=len, reverse=True)) + r")?\s*(.*)$", re.I | re.S)
@@ -129,8 +135,7 @@ def close(db: Database, out: Outgoing, ctx: Context, msg: Message, clue: Case, n
                  state={"stage": "办结", "outcome": outcome, "status": "answered", "answered_at": ctx.now,
                         "first_response_at": clue.first_response_at or ctx.now})
     told = tell_reporter(db, out, clue, REPORTER_TOLD.format(number=clue.number))
-    lines = [f"线索 {clue.number} 已办结，结论：{outcome}，记入台账；" +
-             ("已私信告知反映人。" if told else "反映人是通过微信客服反映的，现在无法回复，对方下次发消息时小微会告知。")]
+    lines = [f"线索 {clue.number} 已办结，结论：{outcome}，记入台账；" + TOLD[told]]
     if cleared and village:
         organ = "县纪委监委" if ctx.roles.is_commission(msg.sender) else f"{clue.town}纪委"
         out.clearance(village, organ, cleared)
@@ -140,16 +145,20 @@ def close(db: Database, out: Outgoing, ctx: Context, msg: Message, clue: Case, n
     return "\n".join(lines)
 
 
-def tell_reporter(db: Database, out: Outgoing, clue: Case, text: str) -> bool:
-    """Privately, the way the reporter wrote: one who wrote through 微信客服 is on personal WeChat, which an app
-    message cannot reach, so the news goes back through kf (held for their next message when WeCom's window is
-    closed: False); anyone else is a member, told by app message."""
+def tell_reporter(db: Database, out: Outgoing, clue: Case, text: str) -> str:
+    """Privately, the way the reporter wrote; returns how ("told", "held" or "unreachable", a key of TOLD). One
+    who wrote through 微信客服 is on personal WeChat, which an app message cannot reach, so the news goes back through
+    kf (held for their next message when WeCom's window is closed). One who wrote in a customer group or a plain
+    WeChat group is on personal WeChat too, with no private way in: a 1:1 group send would show a cadre who
+    reported, so nothing is sent and the inspector is asked to tell them. Anyone else is a member: an app message."""
     came = db.execute("SELECT m.channel FROM cases c JOIN messages m ON m.id = c.message_id WHERE c.id = ?",
                       [clue.id]).fetchone()
     if came and came[0] == "kf":
-        return out.kf_reply(clue.requester, text)
+        return "told" if out.kf_reply(clue.requester, text) else "held"
+    if came and came[0] in UNREACHABLE_CHANNELS:
+        return "unreachable"
     out.members([clue.requester], text)
-    return True
+    return "told"
 
 
 def cadre_named(config: Config, clue: Case, name: str) -> tuple[Village, Person] | None:

@@ -132,3 +132,20 @@ async def test_help_shows_the_ledger_commands_to_inspectors_privately_only(servi
     await say(service, standin, "@小微 帮助", userid="zjw-hu")                       # in the group
     assert "纪委线索台账" not in last_response(standin)
     assert "纪委线索台账" not in await inspector(service, standin, "帮助", userid="cn-li")
+
+
+async def test_a_reporter_in_a_plain_wechat_group_is_sent_nothing_and_the_inspector_is_asked_to_tell_them(
+        service, standin, clock):
+    """One who reported through the gateway (or a customer group's archive) is on personal WeChat: an app message
+    cannot reach them and a 1:1 group send would show a cadre who reported. Nothing goes out; the inspector hears how."""
+    from tests.test_bad_input import bridge_message, post_bridge
+    report = bridge_message(msgid="br-report", text=REPORT, sender={"userid": "wx-reporter"})
+    assert (await post_bridge(service, clock, report)).status == 200
+    await service.bot.settle()
+    assert case_row(service.bot, "J2026-001")["kind"] == "report"
+    await inspector(service, standin, "线索 J2026-001 受理")
+    await inspector(service, standin, "线索 J2026-001 予以了结 经查账目清楚")
+    closing = await inspector(service, standin, "线索 J2026-001 办结 不属实 经查账目清楚")
+    assert "小微无法私信对方，请通过电话或当面告知" in closing
+    assert not [r for r in standin.requests if r.target == "wx-reporter"]       # the stand-in's whole log
+    assert all("J2026" not in t for t in robot_texts(standin))
