@@ -58,7 +58,10 @@ def wait_listening(proc: subprocess.Popen, log: Path, what: str) -> None:
 
 def start_xiaowei(tmp: Path, port: int, standin: WeComStandIn) -> subprocess.Popen:
     config = tmp / "config.toml"
-    config.write_text(example_config_path().read_text(encoding="utf-8"), encoding="utf-8")
+    # An older checkout (XIAOWEI_BENCH_ROOT, below) is served with its own example: ours may have sections it lacks.
+    root = os.environ.get("XIAOWEI_BENCH_ROOT")
+    example = Path(root) / "config.example.toml" if root else example_config_path()
+    config.write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "XIAOWEI_SERVER_PORT": str(port),
            "XIAOWEI_STORAGE_PATH": str(tmp / "xiaowei.db"),
            "XIAOWEI_WECOM_CORP_ID": standin.corp_id, "XIAOWEI_WECOM_SECRET": standin.corp_secret,
