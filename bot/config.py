@@ -19,17 +19,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 from bot import data
-from bot.power_list import PowerList, PowerListError, parse as parse_power_items, read as read_power_list
+from bot.errors import ConfigError
+from bot.power_list import PowerList, parse as parse_power_items, read as read_power_list
 
 GROUP_KINDS = ("internal", "customer", "bridge")
-
-
-class ConfigError(ValueError):
-    """A configuration problem, in words an IT officer can act on; names the file and the key."""
-
-    def __init__(self, path: Path | str, key: str, problem: str):
-        self.path, self.key, self.problem = str(path), key, problem
-        super().__init__(f"{path}: {key}: {problem}")
 
 
 @dataclass(frozen=True)
@@ -565,11 +558,8 @@ def _power_list(r: _Reader, get: Callable[..., Any], home: Path) -> PowerList:
     name. A problem inside the county's file names that file and the item's key."""
     file = get("file", str, "")
     source = (home / file) if file else shipped_power_list()
-    try:
-        base = read_power_list(source)
-        items = parse_power_items(get("items", list, []), r.path, "power_list.items", base=base.items)
-    except PowerListError as exc:
-        raise ConfigError(exc.path, exc.key, exc.problem) from None
+    base = read_power_list(source)
+    items = parse_power_items(get("items", list, []), r.path, "power_list.items", base=base.items)
     if not items:
         raise r.fail("power_list", "小微权力清单里没有任何事项")
     start = get("start", object, "")      # a TOML date, or text from XIAOWEI_POWER_LIST_START

@@ -16,17 +16,11 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from bot.errors import ConfigError
+
 CATEGORIES = ("党务", "村务", "财务")
 CYCLES = {"monthly": "每月", "quarterly": "每季度", "half_yearly": "每半年", "yearly": "每年", "per_event": "每次发生时"}
 _MONTHS = {"monthly": 1, "quarterly": 3, "half_yearly": 6, "yearly": 12}
-
-
-class PowerListError(ValueError):
-    """A problem in the power list, naming the file and the key (bot/config.py turns it into a ConfigError)."""
-
-    def __init__(self, path: Path | str, key: str, problem: str):
-        self.path, self.key, self.problem = str(path), key, problem
-        super().__init__(f"{path}: {key}: {problem}")
 
 
 @dataclass(frozen=True)
@@ -142,12 +136,12 @@ def read(path: Path) -> PowerList:
     try:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise PowerListError(path, "(文件)", "找不到小微权力清单文件") from None
+        raise ConfigError(path, "(文件)", "找不到小微权力清单文件") from None
     except tomllib.TOMLDecodeError as exc:
-        raise PowerListError(path, "(语法)", f"TOML 格式错误：{exc}") from None
+        raise ConfigError(path, "(语法)", f"TOML 格式错误：{exc}") from None
     unknown = set(raw) - {"items"}
     if unknown:
-        raise PowerListError(path, sorted(unknown)[0], "未知的配置项；清单里只写 [[items]]")
+        raise ConfigError(path, sorted(unknown)[0], "未知的配置项；清单里只写 [[items]]")
     return PowerList(parse(raw.get("items", []), path, "items"), source=str(path))
 
 
@@ -155,18 +149,18 @@ def parse(entries: Any, path: Path | str, where: str, *, base: Iterable[PowerIte
     """Items from TOML tables; an entry with a name already in `base` replaces that item (keys it leaves out
     keep the base's values), a new name is added at the end."""
     if not isinstance(entries, list):
-        raise PowerListError(path, where, "应为列表（[[items]]）")
+        raise ConfigError(path, where, "应为列表（[[items]]）")
     items = {i.name: i for i in base}
     seen: set[str] = set()
     for n, entry in enumerate(entries):
         key = f"{where}[{n}]"
         if not isinstance(entry, Mapping):
-            raise PowerListError(path, key, "应为表")
+            raise ConfigError(path, key, "应为表")
         name = entry.get("name")
         if not isinstance(name, str) or not name.strip():
-            raise PowerListError(path, f"{key}.name", "缺少事项名称")
+            raise ConfigError(path, f"{key}.name", "缺少事项名称")
         if name in seen:
-            raise PowerListError(path, f"{key}.name", f"事项 {name} 重复")
+            raise ConfigError(path, f"{key}.name", f"事项 {name} 重复")
         seen.add(name)
         items[name] = _item(entry, items.get(name), path, f"{where}.{name}")
     return tuple(items.values())
@@ -175,29 +169,29 @@ def parse(entries: Any, path: Path | str, where: str, *, base: Iterable[PowerIte
 def _item(entry: Mapping[str, Any], base: PowerItem | None, path: Path | str, where: str) -> PowerItem:
     for key in entry:
         if key not in _KEYS:
-            raise PowerListError(path, f"{where}.{key}", "未知的配置项；可以写的有：" + "、".join(sorted(_KEYS)))
+            raise ConfigError(path, f"{where}.{key}", "未知的配置项；可以写的有：" + "、".join(sorted(_KEYS)))
 
     def get(key: str, kind: type, default: Any = ...) -> Any:
         value = entry.get(key, getattr(base, key) if base is not None else default)
         if value is ...:
-            raise PowerListError(path, f"{where}.{key}", "缺少此项（必填）")
+            raise ConfigError(path, f"{where}.{key}", "缺少此项（必填）")
         if kind is tuple:
             if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v for v in value):
-                raise PowerListError(path, f"{where}.{key}", "应为文字列表")
+                raise ConfigError(path, f"{where}.{key}", "应为文字列表")
             return tuple(value)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             names = {str: "文字", int: "整数", bool: "true 或 false"}
-            raise PowerListError(path, f"{where}.{key}", f"应为{names[kind]}，实际是 {value!r}")
+            raise ConfigError(path, f"{where}.{key}", f"应为{names[kind]}，实际是 {value!r}")
         return value
     category, cycle = get("category", str), get("cycle", str)
     if category not in CATEGORIES:
-        raise PowerListError(path, f"{where}.category", f"应为 {'、'.join(CATEGORIES)} 之一，实际是 {category!r}")
+        raise ConfigError(path, f"{where}.category", f"应为 {'、'.join(CATEGORIES)} 之一，实际是 {category!r}")
     if cycle not in CYCLES:
-        raise PowerListError(path, f"{where}.cycle", f"应为 {'、'.join(CYCLES)} 之一，实际是 {cycle!r}")
+        raise ConfigError(path, f"{where}.cycle", f"应为 {'、'.join(CYCLES)} 之一，实际是 {cycle!r}")
     item = PowerItem(name=get("name", str), category=category, cycle=cycle, public_days=get("public_days", int),
                      before_decision=get("before_decision", bool, False), preparer=get("preparer", str, "党支部书记"),
                      due_workdays=get("due_workdays", int, 10), keywords=get("keywords", tuple, ()))
     for key in ("public_days", "due_workdays"):
         if not 1 <= getattr(item, key) <= 60:
-            raise PowerListError(path, f"{where}.{key}", f"应在 1 到 60 之间，实际是 {getattr(item, key)}")
+            raise ConfigError(path, f"{where}.{key}", f"应在 1 到 60 之间，实际是 {getattr(item, key)}")
     return item
