@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.clock import SystemClock  # noqa: E402
 from bot.config import load_config  # noqa: E402
-from bot.sandbox.config import example_config_path  # noqa: E402
+from bot.sandbox.config import example_with, standin_settings  # noqa: E402
 from bot.sandbox.standin import WeComStandIn  # noqa: E402
 
 REQUESTS = ("村口路灯坏了，晚上出门太黑", "自来水停了两天了，什么时候能来水", "我家低保怎么申请，要准备什么材料",
@@ -65,30 +65,14 @@ def far_times(hours: int = 12) -> str:
 def write_config(path: Path, standin: WeComStandIn, api_base: str, port: int, villages: int) -> None:
     """The shipped example, its secrets and endpoints pointed at the stand-in, plus generated villages so that
     the group robots' 20-a-minute limit does not make the final drain take many minutes."""
-    overrides = {
-        ("server", "port"): str(port),
-        ("storage", "path"): json.dumps(str(path.parent / "xiaowei.db")),
-        ("wecom", "corp_id"): json.dumps(standin.corp_id),
-        ("wecom", "agent_id"): str(standin.agent_id),
-        ("wecom", "secret"): json.dumps(standin.corp_secret),
-        ("wecom", "token"): json.dumps(standin.app_token),
-        ("wecom", "encoding_aes_key"): json.dumps(standin.app_aes_key),
+    settings = standin_settings(standin, port=port, database=path.parent / "xiaowei.db") | {
         ("wecom", "api_base"): json.dumps(api_base),
-        ("aibot", "token"): json.dumps(standin.aibot_token),
-        ("aibot", "encoding_aes_key"): json.dumps(standin.aibot_aes_key),
         **{("schedule", job): json.dumps(far_times()) for job in ("duty_notice", "news", "nags", "digest")},
     }
-    section, out, done = "", [], set()
-    for line in example_config_path().read_text(encoding="utf-8").splitlines():
-        if m := re.match(r"^\[+([\w.]+)\]+", line):
-            section = m[1]
-        elif (m := re.match(r"^(\w+)\s*=", line)) and (section, m[1]) in overrides:
-            line = f"{m[1]} = {overrides[section, m[1]]}"
-            done.add((section, m[1]))
-        out.append(line)
-    missing = set(overrides) - done
-    if missing:
-        raise SystemExit(f"config.example.toml lacks {sorted(missing)}; update bench/crash.py")
+    try:
+        out = example_with(settings).splitlines()
+    except ValueError as exc:
+        raise SystemExit(f"{exc}; update bench/crash.py") from None
     existing = sum(1 for line in out if line.strip() == "[[towns.villages]]")
     for i in range(existing + 1, villages + 1):
         out += ["", "[[towns.villages]]", f'name = "压测{i:02d}村"', f'chat_id = "wrkbench{i:02d}"',
@@ -291,13 +275,19 @@ def delivered(records: dict) -> Counter:
     seen: Counter = Counter()
     for key, bodies in records["robot_messages"].items():
         for b in bodies:
-            seen["robot", key, b[b["msgtype"]]["content"]] += 1
+            seen["robot", key, said(b)] += 1
     for b in records["app_messages"]:
         for member in b["touser"].split("|"):
-            seen["app", member, b[b["msgtype"]]["content"]] += 1
+            seen["app", member, said(b)] += 1
     for code, b in records["response_posts"].items():
-        seen["response", code, b[b["msgtype"]]["content"]] += 1
+        seen["response", code, said(b)] += 1
     return seen
+
+
+def said(body: dict) -> str:
+    """A message's words; a template card (a duty alert with its buttons) has none: the card itself, as JSON."""
+    part = body[body["msgtype"]]
+    return part["content"] if "content" in part else json.dumps(part, ensure_ascii=False, sort_keys=True)
 
 
 def outbox_key(row: sqlite3.Row) -> tuple[str, str, str]:
@@ -305,7 +295,7 @@ def outbox_key(row: sqlite3.Row) -> tuple[str, str, str]:
     target = row["target"]
     if row["kind"] == "response":
         target = parse_qs(urlsplit(target).query)["response_code"][0]
-    content = payload[payload["msgtype"]]["content"]
+    content = said(payload)
     if row["kind"] == "app" and payload["msgtype"] == "text":
         content = content.encode()[:2048].decode("utf-8", "ignore")   # the stand-in truncates like WeCom
     return row["kind"], target, content

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import signal
 import sqlite3
 import sys
@@ -19,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from bot.clock import SystemClock
-from bot.sandbox.config import example_config_path
+from bot.sandbox.config import example_with, standin_settings
 from tests.finance_sdk.build import finance_sdk_build  # noqa: F401  (a fixture)
 from tests.finance_sdk.feed import FEED_ENV, ROOM, Feed, text_message
 from tests.test_serve import free_port
@@ -55,34 +54,14 @@ def records() -> list[tuple[int, dict]]:
 def write_config(path: Path, standin, library: Path, key_file: Path, port: int) -> None:
     """The shipped example, its WeCom endpoints pointed at the stand-in and its [archive] at the C stand-in."""
     far = (SystemClock().now() + timedelta(hours=12)).strftime("%H:%M")   # no daily job due during the test
-    overrides = {
-        ("server", "port"): str(port),
-        ("storage", "path"): json.dumps(str(path.parent / "xiaowei.db")),
-        ("wecom", "corp_id"): json.dumps(standin.corp_id),
-        ("wecom", "agent_id"): str(standin.agent_id),
-        ("wecom", "secret"): json.dumps(standin.corp_secret),
-        ("wecom", "token"): json.dumps(standin.app_token),
-        ("wecom", "encoding_aes_key"): json.dumps(standin.app_aes_key),
-        ("wecom", "api_base"): json.dumps(standin.url),
-        ("aibot", "token"): json.dumps(standin.aibot_token),
-        ("aibot", "encoding_aes_key"): json.dumps(standin.aibot_aes_key),
+    settings = standin_settings(standin, port=port, database=path.parent / "xiaowei.db") | {
         ("archive", "library"): json.dumps(str(library)),
         ("archive", "secret"): json.dumps(SECRET),
         ("archive", "poll_seconds"): "1",
         **{("schedule", job): json.dumps(far) for job in ("duty_notice", "news", "nags", "digest")},
     }
-    section, out, done = "", [], set()
-    for line in example_config_path().read_text(encoding="utf-8").splitlines():
-        if m := re.match(r"^\[+([\w.]+)\]+", line):
-            if section == "archive":
-                out += ["[archive.private_keys]", f"1 = {json.dumps(str(key_file))}", ""]
-            section = m[1]
-        elif (m := re.match(r"^(\w+)\s*=", line)) and (section, m[1]) in overrides:
-            line = f"{m[1]} = {overrides[section, m[1]]}"
-            done.add((section, m[1]))
-        out.append(line)
-    assert done == set(overrides), f"config.example.toml lacks {sorted(set(overrides) - done)}"
-    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    keys = ["[archive.private_keys]", f"1 = {json.dumps(str(key_file))}", ""]
+    path.write_text(example_with(settings, add={"archive": keys}), encoding="utf-8")
 
 
 class Server:

@@ -1,8 +1,11 @@
 """The embedded default: the shipped example configuration, pointed at the local WeCom stand-in."""
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import replace
 from pathlib import Path
+from typing import Mapping
 
 from bot import data
 from bot.channels.kf import with_scene_param
@@ -48,3 +51,39 @@ def with_kf(config: Config, standin: WeComStandIn, open_kfid: str) -> Config:
     towns = tuple(replace(t, villages=tuple(replace(v, kf_link=with_scene_param(url, v.name)) for v in t.villages))
                   for t in config.towns)
     return replace(config, kf=replace(config.kf, open_kfid=open_kfid), towns=towns)
+
+
+def standin_settings(standin: WeComStandIn, *, port: int, database: Path) -> dict[tuple[str, str], str]:
+    """(section, key) → TOML value that point the example's server, storage and WeCom at a stand-in: for a real
+    `xiaowei serve` child process in a test or a benchmark."""
+    return {
+        ("server", "port"): str(port),
+        ("storage", "path"): json.dumps(str(database)),
+        ("wecom", "corp_id"): json.dumps(standin.corp_id),
+        ("wecom", "agent_id"): str(standin.agent_id),
+        ("wecom", "secret"): json.dumps(standin.corp_secret),
+        ("wecom", "token"): json.dumps(standin.app_token),
+        ("wecom", "encoding_aes_key"): json.dumps(standin.app_aes_key),
+        ("wecom", "api_base"): json.dumps(standin.url),
+        ("aibot", "token"): json.dumps(standin.aibot_token),
+        ("aibot", "encoding_aes_key"): json.dumps(standin.aibot_aes_key),
+    }
+
+
+def example_with(settings: Mapping[tuple[str, str], str], *, add: Mapping[str, list[str]] | None = None) -> str:
+    """config.example.toml with each (section, key) set to its TOML value, and `add`'s lines placed after a section's
+    own; a key the example does not have is a ValueError (the example changed under its user)."""
+    add = add or {}
+    section, out, done = "", [], set()
+    for line in example_config_path().read_text(encoding="utf-8").splitlines():
+        if m := re.match(r"^\[+([\w.]+)\]+", line):
+            out += add.get(section, [])
+            section = m[1]
+        elif (m := re.match(r"^(\w+)\s*=", line)) and (section, m[1]) in settings:
+            line = f"{m[1]} = {settings[section, m[1]]}"
+            done.add((section, m[1]))
+        out.append(line)
+    out += add.get(section, [])
+    if missing := set(settings) - done:
+        raise ValueError(f"config.example.toml lacks {sorted(missing)}")
+    return "\n".join(out) + "\n"
