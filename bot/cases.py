@@ -266,3 +266,8 @@ def by_ids(db: Database, ids: Iterable[int]) -> dict[int, Case]:
 def history(db: Database, case_id: int) -> list[dict]:
     return [{**r, "detail": json.loads(r["detail"])} for r in
             db.query("SELECT id, at, actor, action, detail FROM events WHERE case_id = ? ORDER BY id", [case_id])]
+
+
+def seconds(db: Database, case: Case) -> int:
+    """How many residents joined this request (附议)."""
+    return db.execute("SELECT COUNT(*) FROM events WHERE case_id = ? AND action = 'seconded'", [case.id]).fetchone()[0]

@@ -1,14 +1,14 @@
 """The case rules: how a request is taken in, who may do what to it, what each step records, who is told, and
-how its deadline presses. Handlers parse and reply; nags and the digest read the deadline status from here.
+how its deadline presses. Handlers parse and reply; nags and the digest read the deadline status from here. Residents' follow-ups are
+bot/followups.py, the linking of all traffic bot/traffic.py.
 
 Every function runs inside the caller's write transaction (`db`, `out`) and returns the one line the person
 who acted should read back (or None)."""
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Literal
 
 from sqlite_utils import Database
@@ -386,7 +386,7 @@ def confirm(db, out, ctx: Context, msg: Message, note: str, case: Case, village:
 
 
 def show(db, out, ctx: Context, msg: Message, note: str, case: Case, village: Village) -> str:
-    backed = seconds(db, case)
+    backed = cases.seconds(db, case)
     lines = [f"编号 {case.number}｜{case.village}｜{case.kind_name}｜{STATUS_NAMES[case.status]}"
              f"｜{LEVEL_NAMES[case.level]}里｜期限{wording.day(case.due_at)}" + (f"｜附议 {backed} 人" if backed else ""),
              f"内容：{wording.snippet(case.text, 100)}"]
@@ -455,217 +455,6 @@ def hand_over(db, out, ctx: Context, msg: Message, note: str, case: Case, villag
 VERBS = {"认领": claim, "进展": progress, "办结": answer, "上报": pass_up, "无法解决": beyond_village,
          "退回": send_back, "改类": relabel, "督办": supervise, "确认": confirm, "查看": show, "转办": release,
          "交办": hand_over}
-
-
-# --- all traffic (bridge, archive): a cadre's reply, a neighbour's support ----------------------------
-
-REPLY_WINDOW = timedelta(hours=24)   # a cadre's group message answers the newest request not yet answered
-SUPPORT_WINDOW = timedelta(days=3)   # a neighbour's "+1" or "我家也是" joins a request this recent
-SAME_PROBLEM = 0.3                   # a request this much like an open one is the same problem, seconded
-
-
-def answered_in_group(db: Database, out: Outgoing, ctx: Context, msg: Message) -> str | None:
-    """A cadre's own words in the group are the first response to the request they answer: recorded, and the
-    cadre is asked privately whether it is done."""
-    village = msg.village
-    waiting = [c for c in cases.find(db, village=village.name, statuses=cases.ACTIVE, since=msg.received_at - REPLY_WINDOW)
-               if c.first_response_at is None and c.received_at <= msg.received_at]
-    if not waiting:
-        return None
-    quoted = quoted_case(db, msg, waiting)    # a reply quoting a request answers that one, however old
-    case = quoted or max(waiting, key=lambda c: (similarity(msg.words, c.text) >= SAME_PROBLEM, c.received_at))
-    cases.append(db, case.id, actor=msg.sender, action="responded", now=ctx.now, note=msg.words,
-                 state={"first_response_at": msg.received_at})
-    out.members([msg.sender], f"您在{village.name}群里的答复已记为编号 {case.number}「{wording.snippet(case.text, 14)}」"
-                              f"的首次回应。是否办结 {case.number}？办结请回复“办结 {case.number} 结果”。")
-    return case.number
-
-
-_NUMBER_IN_QUOTE = re.compile(r"编号\s*(J\d{4}-\d{1,4}|\d{3,6})", re.I)
-
-
-def quoted_case(db: Database, msg: Message, among: list[Case] | None = None) -> Case | None:
-    """The case a quoted message belongs to: the number in a quoted receipt of the bot's, else the open request
-    of this village whose words the quote repeats."""
-    words = msg.quoted
-    if not words or msg.village is None:
-        return None
-    pool = among if among is not None else [c for c in cases.find(db, village=msg.village.name, statuses=cases.ACTIVE)]
-    number = _NUMBER_IN_QUOTE.search(words)
-    if number:
-        return next((c for c in pool if c.number == number[1].upper()), None)
-    scored = [(similarity(words, c.text), c) for c in pool]
-    best = max(scored, key=lambda sc: (sc[0], sc[1].received_at), default=None)
-    return best[1] if best and best[0] >= SAME_PROBLEM else None
-
-
-def second(db: Database, ctx: Context, msg: Message, similar_only: bool, case: Case | None = None) -> Case | None:
-    """A resident repeating or supporting an open request joins it (附议) instead of opening a second case.
-    case: the request the resident quoted, joined whatever its age."""
-    if case is not None:
-        cases.append(db, case.id, actor=msg.sender, action="seconded", now=ctx.now, note=msg.words)
-        return case
-    recent = [c for c in cases.find(db, village=msg.village.name, statuses=cases.ACTIVE,
-                                    since=msg.received_at - SUPPORT_WINDOW) if c.requester != msg.sender]
-    if similar_only:
-        recent = [c for c in recent if similarity(msg.words, c.text) >= SAME_PROBLEM]
-    if not recent:
-        return None
-    case = max(recent, key=lambda c: (similarity(msg.words, c.text), c.received_at))
-    cases.append(db, case.id, actor=msg.sender, action="seconded", now=ctx.now, note=msg.words)
-    return case
-
-
-def seconds(db: Database, case: Case) -> int:
-    return db.execute("SELECT COUNT(*) FROM events WHERE case_id = ? AND action = 'seconded'", [case.id]).fetchone()[0]
-
-
-# --- residents: chase, rate, reopen --------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Followup:
-    number: str | None
-    intent: str        # status | happy | unhappy
-    note: str = ""
-
-
-def follow_up(db: Database, out: Outgoing, ctx: Context, msg: Message, f: Followup) -> str | None:
-    if msg.in_group and f.number and cases.is_clue_number(f.number):
-        return IN_PRIVATE
-    try:
-        case = _chased_case(db, msg, f)
-    except Ambiguous as many:
-        return which(many.candidates)
-    if case is not None and case.confidential:
-        return _clue_follow_up(db, out, ctx, msg, f, case)
-    if case is None:
-        if msg.mentions_bot or not msg.in_group:   # overheard through the bridge: not asked, so not answered
-            return "没有找到您登记的诉求。请带上编号，例如“查询 101”；有新问题请直接说明。"
-        return None
-    if f.intent == "status" or (case.status != "answered" and f.intent == "happy"):
-        if f.intent == "status" and case.active:
-            cases.append(db, case.id, actor=msg.sender, action="chased", now=ctx.now, note=f.note)
-        return status_line(db, case, ctx.roles)
-    if case.requester != msg.sender:
-        return "只有提出这件诉求的群众本人可以评价。"
-    if f.intent == "happy":
-        cases.append(db, case.id, actor=msg.sender, action="rated", now=ctx.now, note=f.note,
-                     state={"rating": "满意", "status": "closed"})
-        return f"谢谢您的评价！编号 {case.number} 已办结归档。"
-    return reopen(db, out, ctx, msg, f.note, case)
-
-
-def _clue_follow_up(db: Database, out: Outgoing, ctx: Context, msg: Message, f: Followup, case: Case) -> str:
-    """The reporter, privately, about their own clue: its status, or a rating that goes to the inspectors.
-    A rating of a clue touches no deadline: the inspectors' own ledger decides what happens next."""
-    if f.intent == "status":
-        return status_line(db, case, ctx.roles)
-    rating = "不满意" if f.intent == "unhappy" else "满意"
-    cases.append(db, case.id, actor=msg.sender, action="rated", now=ctx.now, note=f.note, state={"rating": rating})
-    out.members(inspectors(ctx.config.town(case.town)),
-                f"【反映人评价 {case.number}】{rating}" + (f"：{f.note}" if f.note else ""))
-    return "谢谢您的评价，已保密转告镇纪委。"
-
-
-def reopen(db: Database, out: Outgoing, ctx: Context, msg: Message, note: str, case: Case) -> str:
-    """不满意: the case opens again with a fresh limit; the party secretary and the inspectors hear of it.
-    A case not yet answered is not "reopened": the resident's displeasure is passed on as it is."""
-    if case.status != "answered":
-        cases.append(db, case.id, actor=msg.sender, action="chased", now=ctx.now, note=note)
-        village = ctx.config.village_by_name(case.village)
-        out.members([village.secretary.userid] + inspectors(ctx.config.town(case.town)),
-                    f"【群众不满意 {case.number}】{case.village}·{case.kind_name}，还没有答复\n"
-                    f"诉求：{wording.snippet(case.text, 80)}\n意见：{note or '（未说明）'}")
-        return f"收到您的意见，编号 {case.number} 还在办理，{wording.day(case.due_at)}前答复，已告知村党支部书记和镇纪委。"
-    due = ctx.due_at(case.kind, ctx.now)
-    cases.append(db, case.id, actor=msg.sender, action="reopened", now=ctx.now, note=note,
-                 state={"rating": "不满意", "status": "open", "due_at": due, "answered_at": None})
-    village = ctx.config.village_by_name(case.village)
-    out.members([village.secretary.userid] + inspectors(ctx.config.town(case.town)),
-                f"【群众不满意 {case.number}】{case.village}·{case.kind_name}\n"
-                f"诉求：{wording.snippet(case.text, 80)}\n意见：{note or '（未说明）'}\n已重新办理，期限{wording.day(due)}。")
-    return f"收到您的意见，编号 {case.number} 已重新办理，{wording.day(due)}前答复，已告知村党支部书记和镇纪委。"
-
-
-class Ambiguous(Exception):
-    """Two or more of the sender's cases fit a follow-up equally well: ask which, never guess."""
-
-    def __init__(self, candidates: list[Case]):
-        self.candidates = candidates
-
-
-def _chased_case(db: Database, msg: Message, f: Followup) -> Case | None:
-    if f.number:
-        case = cases.get(db, f.number, town=msg.village.town if msg.village else None)
-        # A clue's existence is shown only to the resident who raised it, and only in private.
-        if case and case.confidential and (case.requester != msg.sender or msg.in_group):
-            return None
-        # Another village's case is not this resident's business: it does not exist for them.
-        home = msg.village.name if msg.village else inbox.last_village(db, msg.sender)
-        if case and case.requester != msg.sender and case.village != home:
-            return None
-        return case
-    # In a group, a resident's own clues are never picked: the group would learn who reported.
-    theirs = cases.find(db, requester=msg.sender, confidential=False if msg.in_group else None,
-                        village=msg.village.name if msg.village else None)
-    wanted = [c for c in theirs if c.status == "answered"] if f.intent != "status" else [c for c in theirs if c.active]
-    pool = wanted or theirs
-    if len(pool) <= 1:
-        return pool[-1] if pool else None
-    # Several: the one the words point at ("路那个事情" → the road), else ask which.
-    scored = sorted(((similarity(f.note or msg.words, c.text), c) for c in pool), key=lambda sc: -sc[0])
-    (best, case), (second, _) = scored[0], scored[1]
-    if best >= MATCH and best >= 2 * second:
-        return case
-    raise Ambiguous([c for _, c in scored])
-
-
-MATCH = 0.08   # share of a follow-up's character pairs found in a case's text that points at that case
-
-
-COMMON = set("的了吗呢吧啊呀么个那这是在有我你他她们就也都还又很怎样事情什时候下一")
-
-
-def similarity(text: str, other: str) -> float:
-    """How much of `text` is found in `other`: its character pairs, and its characters that carry meaning
-    (so "路那个事情" still points at the case about 路灯), punctuation aside."""
-    def features(s: str) -> set[str]:
-        s = "".join(ch for ch in s if ch.isalnum())
-        return {s[i:i + 2] for i in range(len(s) - 1)} | {ch for ch in s if ch not in COMMON}
-    mine = features(text)
-    return len(mine & features(other)) / len(mine) if mine else 0.0
-
-
-def which(candidates: list[Case]) -> str:
-    lines = [f"{c.number}「{wording.snippet(c.text, 14)}」{wording.day(c.due_at)}前" for c in candidates[:5]]
-    return "您有几件诉求，请问是哪一件？\n" + "\n".join(lines) + f"\n请回复“查询 编号”，例如“查询 {candidates[0].number}”。"
-
-
-def status_line(db: Database, case: Case, roles=None) -> str:
-    head = f"编号 {case.number}（{case.kind_name}）：{STATUS_NAMES[case.status]}"
-    if case.confidential:
-        return head + "，镇纪委正在核查，结果会保密告知您。"
-    events = cases.history(db, case.id)
-    if case.active:
-        holder = holder_name(case, events, roles)
-        head += f"，{holder}，{wording.day(case.due_at)}前答复"
-    latest = next((e for e in reversed(events) if e["action"] in ("progress", "answered", "escalated", "reopened")),
-                  None)
-    if latest and latest["action"] == "reopened":
-        head += "。您说不满意后已重新办理"
-    elif latest and latest["detail"].get("note"):
-        head += f"。最新：{wording.snippet(latest['detail']['note'], 60)}"
-    return head + "。"
-
-
-def holder_name(case: Case, events: list[dict], roles) -> str:
-    """Who handles it, as a resident would say it: the cadre by post and name, or the town, or the county."""
-    if case.level == "county" and case.department:
-        return f"县纪委监委已交{case.department}办理"
-    if case.level != "village":
-        return f"已转{LEVEL_NAMES[case.level]}里办理"
-    person = roles.person(case.assignee) if roles is not None and case.assignee else None
-    return f"由{person.display}办理" if person else "村里正在办理"
 
 
 # --- deadlines: what nags and the digest read ----------------------------------------------------------

@@ -3,8 +3,7 @@ of it, "修好了吗" chases that case and "我家也是" joins it; a quote that
 it quoted nothing."""
 from __future__ import annotations
 
-from bot import casework
-from bot.casework import Followup
+from bot import followups, traffic
 from bot.context import MessageContext
 from bot.inbox import Message
 from handlers.followups import HAPPY, UNHAPPY
@@ -19,20 +18,20 @@ async def act(msg: Message, _: bool, ctx: MessageContext) -> None:
     chase = ctx.reading.label == "followup"
 
     def line(db, out) -> str | None:
-        case = casework.quoted_case(db, msg)
+        case = traffic.quoted_case(db, msg)
         if case is None:
             # Nothing open is quoted: a chase is still a chase (of the sender's own cases), chatter is chatter.
-            return casework.follow_up(db, out, ctx, msg, _followup(None, msg)) if chase else None
+            return followups.follow_up(db, out, ctx, msg, _followup(None, msg)) if chase else None
         if chase or case.requester == msg.sender:
-            return casework.follow_up(db, out, ctx, msg, _followup(case.number, msg))
-        if SUPPORT.match(msg.words) or casework.similarity(msg.words, case.text) >= casework.SAME_PROBLEM:
-            casework.second(db, ctx, msg, similar_only=False, case=case)
+            return followups.follow_up(db, out, ctx, msg, _followup(case.number, msg))
+        if SUPPORT.match(msg.words) or followups.similarity(msg.words, case.text) >= traffic.SAME_PROBLEM:
+            traffic.second(db, ctx, msg, similar_only=False, case=case)
             if msg.mentions_bot or not msg.in_group:
                 return f"已记下您对编号 {case.number} 的附议，办好后会在群里一并答复。"
         return None
     await ctx.answer(line)
 
 
-def _followup(number: str | None, msg: Message) -> Followup:
+def _followup(number: str | None, msg: Message) -> followups.Followup:
     intent = "unhappy" if UNHAPPY.search(msg.words) else "happy" if HAPPY.search(msg.words) else "status"
-    return Followup(number, intent, msg.words)
+    return followups.Followup(number, intent, msg.words)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot import casework
+from bot import casework, traffic
 from bot.cases import REQUEST_KINDS
 from bot.context import MessageContext
 from bot.inbox import Message
@@ -40,7 +40,7 @@ async def act(msg: Message, intake: Intake, ctx: MessageContext) -> None:
     def tx(db, out):
         if msg.village is None:
             return out.reply(msg, KF_WHICH_VILLAGE if msg.channel == "kf" else ASK_IN_GROUP)
-        joined = casework.second(db, ctx, msg, similar_only=True)   # the same problem, raised again
+        joined = traffic.second(db, ctx, msg, similar_only=True)   # the same problem, raised again
         if joined is not None:
             if msg.mentions_bot or not msg.in_group:
                 out.reply(msg, SECONDED.format(number=joined.number))

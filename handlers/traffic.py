@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot import casework, drafts
+from bot import drafts, traffic
 from bot.context import MessageContext
 from bot.inbox import Message
 
@@ -27,7 +27,7 @@ async def act_reply(msg: Message, _: bool, ctx: MessageContext) -> None:
         # A draft the bot handed over, now posted (a customer group), is that answer; else the cadre's own words
         # answer the newest request still waiting for one.
         if drafts.posted(db, msg, ctx.now) is None:
-            casework.answered_in_group(db, out, ctx, msg)
+            traffic.answered_in_group(db, out, ctx, msg)
     await ctx.commit(tx, key=f"m{msg.id}")
 
 
@@ -37,4 +37,4 @@ def match_support(msg: Message, ctx: MessageContext) -> bool:
 
 
 async def act_support(msg: Message, _: bool, ctx: MessageContext) -> None:
-    await ctx.commit(lambda db, out: casework.second(db, ctx, msg, similar_only=False), key=f"m{msg.id}")
+    await ctx.commit(lambda db, out: traffic.second(db, ctx, msg, similar_only=False), key=f"m{msg.id}")
