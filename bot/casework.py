@@ -1,6 +1,6 @@
 """The case rules: how a request is taken in, who may do what to it, what each step records, who is told, and
-how its deadline presses. Handlers parse and reply; nags and the digest read the deadline status from here. Residents' follow-ups are
-bot/followups.py, the linking of all traffic bot/traffic.py.
+how its deadline presses. Handlers parse and reply; nags and the digest read the deadline status from here.
+Residents' follow-ups are in bot/followups.py, the linking of all traffic in bot/traffic.py.
 
 Every function runs inside the caller's write transaction (`db`, `out`) and returns the one line the person
 who acted should read back (or None)."""
