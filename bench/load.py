@@ -142,11 +142,18 @@ async def client(url: str, sealed: list[tuple[dict, bytes]], concurrency: int) -
         return time.monotonic() - start, latencies, failures
 
 
-def summary(name: str, seconds: float, latencies: list[float], failures: int) -> float:
+def cpu_seconds(proc: subprocess.Popen) -> float:
+    """User + system CPU the process has used so far, all its threads (Linux /proc)."""
+    fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def summary(name: str, seconds: float, latencies: list[float], failures: int, cpu: float) -> float:
+    """cpu: the server's CPU seconds over the run; per callback it is what the rate is bounded by."""
     rate = len(latencies) / seconds
     q = statistics.quantiles(latencies, n=100)
     print(f"{name:8} {rate:8.0f} req/s   p50 {q[49] * 1000:6.1f} ms   p99 {q[98] * 1000:6.1f} ms"
-          f"   non-200: {failures}")
+          f"   server CPU {cpu / len(latencies) * 1e6:5.0f} µs per callback   non-200: {failures}")
     return rate
 
 
@@ -177,13 +184,17 @@ async def run(requests: int, concurrency: int, profile: str | None = None) -> No
                 # A short warm-up of each (connections, first-call costs), then the measured runs.
                 await post_all(f"http://127.0.0.1:{bare_port}/wecom/aibot", callbacks(standin, 64, "wb"), concurrency)
                 await post_all(f"http://127.0.0.1:{port}/wecom/aibot", callbacks(standin, 64, "wx"), concurrency)
-                rb = summary("bare", *await post_all(f"http://127.0.0.1:{bare_port}/wecom/aibot",
-                                                     callbacks(standin, requests, "b"), concurrency))
+                sealed = callbacks(standin, requests, "b")
+                before = cpu_seconds(bare)
+                measured = await post_all(f"http://127.0.0.1:{bare_port}/wecom/aibot", sealed, concurrency)
+                rb = summary("bare", *measured, cpu_seconds(bare) - before)
                 sealed = callbacks(standin, requests, "x")
                 spy = profiler(full, profile)
+                before = cpu_seconds(full)
                 measured = await post_all(f"http://127.0.0.1:{port}/wecom/aibot", sealed, concurrency)
+                # xiaowei's CPU during the run includes the handling it did meanwhile (bench/drain.py: how much)
+                rx = summary("xiaowei", *measured, cpu_seconds(full) - before)
                 stop_profiler(spy)
-                rx = summary("xiaowei", *measured)
                 print(f"ratio    {rx / rb:.2f}× of bare")
             finally:
                 for proc in (bare, full):
