@@ -117,7 +117,8 @@ def nag_village(db: Database, out: Outgoing, ctx: JobContext, town: Town, villag
         line = _line(p) + who
         for person in people:
             notes[(rung, person.userid)].append((line, p))
-        if rung == "duty" and p.case.status == "open":
+        if rung == "duty" and p.case.status == "open" and p.case.chat_id:
+            # The group is reminded of what it saw raised; a request made privately (微信客服) is pressed privately.
             group_lines.append(f"编号 {p.case.number}（{p.case.kind_name}）{p.status()}")
             group_mentions += [h.userid for h in held_by]
     if group_lines:

@@ -26,13 +26,19 @@ async def run_at(bot: Bot, clock: ManualClock, name: str, when: str) -> None:
     await bot.settle()
 
 
+IN_GROUP = object()     # open_case's default: raised in the village's group, as most requests are
+
+
 def open_case(bot: Bot, *, received: str, kind: str = "help", village: str = "城南村", text: str = "村口路灯坏了",
-              **state) -> cases.Case:
+              chat_id: str | None | object = IN_GROUP, **state) -> cases.Case:
+    """A case as the intake opens it; chat_id None: raised privately (微信客服)."""
     at = datetime.fromisoformat(received)
+    if chat_id is IN_GROUP:
+        chat_id = bot.config.village_by_name(village).chat_id
 
     def tx(db):
         case = cases.open_case(db, message_id=None, town=TOWN, village=village, kind=kind, text=text,
-                               requester="resident-1", chat_id=None, received_at=at, due_at=bot.base.due_at(
+                               requester="resident-1", chat_id=chat_id, received_at=at, due_at=bot.base.due_at(
                                    "consult" if kind == "report" else kind, at), now=at)
         if state:
             cases.append(db, case.id, actor="test", action="test", now=at, state=state)

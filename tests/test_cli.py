@@ -60,7 +60,7 @@ def test_run_job_dry_run_prints_the_nags_of_the_example_configuration(tmp_path, 
     at = datetime.fromisoformat("2026-11-27T10:00+08:00")
     with db.atomic():
         cases.open_case(db, message_id=None, town="翠江镇", village="城南村", kind="help", text="村口路灯坏了",
-                        requester="resident-1", chat_id=None, received_at=at,
+                        requester="resident-1", chat_id=cfg.village_by_name("城南村").chat_id, received_at=at,
                         due_at=datetime.fromisoformat("2026-12-01T23:59:59+08:00"), now=at)
     assert main(["run-job", "nags", "--dry-run", "--config", str(config_path),
                  "--at", "2026-12-01T09:30+08:00"]) == 0

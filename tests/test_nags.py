@@ -83,6 +83,21 @@ async def test_the_adjusted_sunday_before_national_day_counts(config, clock, sta
     await bot.stop()
 
 
+async def test_a_request_made_privately_is_pressed_privately_not_in_the_groups_reminder(config, clock, standin):
+    """A resident who asked through 微信客服 chose not to ask in the group: the group's reminder lists only what it
+    saw raised, and the duty cadre is pressed on both."""
+    bot = await started(config, clock)
+    rotation(bot, "城南村", "cn-li")
+    open_case(bot, received="2026-12-01T10:00+08:00", kind="consult")                     # 101, in the group
+    open_case(bot, received="2026-12-01T11:00+08:00", kind="consult", text="低保复查要带什么材料",
+              chat_id=None)                                                             # 102, privately
+    await nag_on(bot, clock, "2026-12-02")                                               # both due tomorrow
+    assert robot_texts(standin) == ["【办理提醒】\n编号 101（咨询）12月3日（周四）到期\n请经办干部抓紧办理并答复。"]
+    [note] = private(standin, "cn-li")
+    assert "101" in note and "102" in note and "低保复查" in note
+    await bot.stop()
+
+
 async def test_nags_wait_for_working_hours(config, clock, standin):
     bot = await started(config, clock)
     open_case(bot, received="2026-12-01T10:00+08:00", kind="consult")   # due Thu 12-03
