@@ -184,7 +184,7 @@ async def run_demo(out: TextIO, *, handlers: Sequence[Handler], jobs: Sequence[J
                     clock.set(when)
                     await send(Step("", sender, text))
                 transcript.skip()
-                out.write(f"小微演示：翠江镇城南村群，2026年12月1日（周二）上午\n")
+                out.write("小微演示：翠江镇城南村群，2026年12月1日（周二）上午\n")
                 out.write(f"（本地服务 {base}，数据库 {workdir / 'xiaowei.db'}，企业微信由本地模拟；"
                           f"值班表已从 data/roster.example.csv 导入）\n")
                 out.write("此前：11月25日老陈咨询高龄津贴（编号 101，期限已过），11月26日小林反映垃圾没人清运"
