@@ -16,7 +16,8 @@ STATE_COLUMNS = ("kind", "status", "level", "due_at", "escalate_by", "assignee",
 INTAKE_COLUMNS = ("number", "town", "village", "kind", "text", "requester", "received_at")
 TABLE_NAMES = {"messages": "收到的消息", "cases": "诉求登记", "events": "事件", "outbox": "已发消息",
                "nags": "催办记录", "corrections": "改类纠正", "job_runs": "定时任务记录",
-               "publicity": "村务公示", "publicity_nags": "公开提醒记录"}
+               "draft_nags": "草稿催办记录", "publicity": "村务公示", "publicity_nags": "公开提醒记录",
+               "message_extras": "消息的引用和附件"}
 
 
 def verify(db: Database, key: bytes, anchors: list[dict] | None = None) -> list[str]:
@@ -98,7 +99,8 @@ def _ledger(db: Database, key: bytes, problems: list[str]) -> dict[tuple[str, in
 def _coverage(db: Database, entries: dict[tuple[str, int], list[str]], numbers: dict[int, str],
               problems: list[str]) -> None:
     """Every fact row has exactly one entry whose digest matches it, and every entry still has its row."""
-    for table, name in TABLE_NAMES.items():
+    for table in ledger.FACTS:          # every kind of fact, so that a new one cannot be left out of the check
+        name = TABLE_NAMES[table]
         where = ledger.RECORDED.get(table)
         rows = {r[0]: ledger.digest(r[1]) for r in db.execute(
             f"SELECT id, {ledger.facts_sql(table)} FROM {table}" + (f" WHERE {where}" if where else ""))}

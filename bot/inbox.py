@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
+from bot import ledger
 from bot.config import Config, Village
 from bot.storage import insert_once
 from bot.textnorm import quoted, strip_mentions
@@ -61,7 +62,10 @@ def record(db: Database, msg: Message) -> tuple[int, bool]:
         "status": "unrouted" if msg.in_group and msg.village is None else "new"}, sealed=True)
     # By its UNIQUE key, not last_insert_rowid(): sealing the row inserted a ledger row after it.
     row = db.conn.execute("SELECT id FROM messages WHERE channel = ? AND msgid = ?", [msg.channel, msg.msgid])
-    return row.fetchone()[0], new
+    message_id = row.fetchone()[0]
+    if new and (msg.media or msg.quote):
+        ledger.add(db, "message_extras", message_id)     # sealed apart: they came after messages were (0021)
+    return message_id, new
 
 
 def load_row(db: Database, message_id: int) -> dict | None:

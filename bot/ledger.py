@@ -40,6 +40,8 @@ FACTS: dict[str, tuple[str, ...]] = {
     "publicity": ("id", "number", "version", "action", "town", "village", "item", "period", "title", "body", "media",
                   "posted_on", "ends_on", "actor", "at", "message_id", "note"),
     "publicity_nags": ("id", "village", "item", "period", "rung", "day", "userids", "at"),
+    # A view (migration 0021): a message's quote and media, for the messages that have either.
+    "message_extras": ("id", "media", "quote"),
 }
 RECORDED = {"outbox": "status = 'sent'"}    # which rows of a table are facts (default: all)
 

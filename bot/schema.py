@@ -524,3 +524,15 @@ def m0018(db: Database) -> None:
     # A positive item's dates (ISO days, inclusive) and the villages it is for (a JSON list; NULL: all).
     for column in ("valid_from", "valid_until", "villages"):
         db.execute(f"ALTER TABLE news ADD COLUMN {column} TEXT")
+
+
+@MIGRATIONS(name="0021_message_extras_sealed")
+def m0021(db: Database) -> None:
+    # What a message quotes and the media it carries (0012, 0018) came after the ledger sealed messages, and a
+    # sealed fact's columns never change. So they are sealed as a fact of their own, a view over the messages
+    # that carry either, from this migration on (the rows before it were never sealed with them).
+    db.execute("CREATE TABLE message_extras_start (after_id INTEGER NOT NULL)")
+    db.execute("INSERT INTO message_extras_start SELECT COALESCE(MAX(id), 0) FROM messages")
+    db.execute("""
+        CREATE VIEW message_extras AS SELECT id, media, quote FROM messages
+        WHERE (media IS NOT NULL OR quote IS NOT NULL) AND id > (SELECT after_id FROM message_extras_start)""")

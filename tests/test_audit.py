@@ -25,7 +25,7 @@ from bot.config import load_config
 from bot.sandbox.config import SANDBOX_AUDIT_KEY, example_config_path, sandbox_config
 from bot.sandbox.standin import WeComStandIn
 from bot.storage import connect
-from tests.conftest import BRIDGE_SECRET, start_service, stop_service
+from tests.conftest import BRIDGE_SECRET, CHENGNAN, start_service, stop_service
 from tests.schedule_helpers import open_case
 from tests.test_group_kinds import kinds
 
@@ -58,6 +58,12 @@ async def _record_a_morning(workdir: Path) -> None:
             await _say(service, standin, CLUE)                                  # J2026-001, a clue
             await _say(service, standin, "改类 102 咨询", userid="cn-li")       # a correction
             await _say(service, standin, "公示 财务收支 2026年11月财务收支\n收入5万元，支出3.2万元", userid="cn-chen")
+            # A photo quoting the bot's receipt: no case, but its quote and its media are facts of their own.
+            photo = standin.aibot_message(chatid=CHENGNAN, userid="resident-2", text="", quote="收到，已登记，编号 102")
+            photo.pop("text")
+            photo.update(msgtype="image", image={"url": "https://qyapi.weixin.qq.com/x.jpg"})
+            assert (await service.post("/wecom/aibot", *standin.seal_aibot(photo))).status == 200
+            await service.bot.settle()
             await _say(service, standin, "进展 102 已联系电工", userid="cn-li")  # the newest event: changes no state
             clock.set("2026-12-01T09:30:00+08:00")
             for job in ("nags", "publicity", "digest"):
@@ -241,6 +247,14 @@ TAMPERINGS = {
     "edit a 公示": (sql("UPDATE publicity SET body = '收入8万元' WHERE id = 1"), "村务公示 #1"),
     "delete a 公示": (sql("DELETE FROM publicity WHERE id = 1"), "村务公示 #1"),
     "edit a 公开提醒": (sql("UPDATE publicity_nags SET userids = '[]' WHERE id = 1"), "公开提醒记录 #1"),
+    "edit a draft's reminder": (sql("UPDATE draft_nags SET userids = '[]' WHERE id = 1"), "草稿催办记录 #1"),
+    "delete a draft's reminder": (sql("DELETE FROM draft_nags WHERE id = 1"), "草稿催办记录 #1"),
+    "edit what a message quotes": (sql("UPDATE messages SET quote = '我没说过' WHERE quote IS NOT NULL"),
+                                   "消息的引用和附件 #"),
+    "drop what a message quotes and shows": (sql("UPDATE messages SET quote = NULL, media = NULL "
+                                                 "WHERE quote IS NOT NULL"), "消息的引用和附件 #"),
+    "give a message a quote it never had": (sql("UPDATE messages SET quote = '收到，编号 101' WHERE id = 1"),
+                                            "消息的引用和附件 #1"),
     "edit a ledger entry's digest": (sql(
         "UPDATE ledger SET digest = 'x' || substr(digest, 2) WHERE id = 3"), "审计链第 3 条"),
     # Caught before too: kept so that they stay caught.
@@ -281,6 +295,8 @@ def truncate_ledger(keep: Callable[[sqlite3.Connection], int]) -> Callable[[sqli
     def tamper(raw: sqlite3.Connection) -> None:
         last = keep(raw)
         for tbl, row_id in raw.execute("SELECT tbl, row_id FROM ledger WHERE id > ?", [last]).fetchall():
+            if tbl == "message_extras":
+                continue          # a view over messages: the message goes with its own entry
             raw.execute(f"DELETE FROM {tbl} WHERE id = ?", [row_id])
             if tbl == "cases":
                 raw.execute("DELETE FROM case_state WHERE case_id = ?", [row_id])
