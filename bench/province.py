@@ -97,7 +97,7 @@ def build(villages: int, count: int, folder: Path) -> dict:
                 cases.open_case(db, message_id=None, town=village.town, village=village.name, kind=kind,
                                 # A clue's text shorter than the guard's window, so no two clues share a quoted run.
                                 text=f"举报{n:07d}" if kind == "report" else TEXTS[n % len(TEXTS)],
-                                requester=f"r{n}", chat_id=None, received_at=received,
+                                requester=f"r{n}", chat_id=village.chat_id, received_at=received,
                                 due_at=due[limit, back], now=received)
     db.close()
     return {"build_s": round(time.perf_counter() - started, 1)}

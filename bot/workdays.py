@@ -7,7 +7,7 @@ import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import chinese_calendar
@@ -348,3 +348,12 @@ def holiday_name(day: date) -> str | None:
 
 def official_years() -> tuple[int, int]:
     return min(_CC_YEARS), max(_CC_YEARS)
+
+
+class Counted:
+    """The calendar as `casework.pressing` uses it, its counts of working days kept for one run (a morning job): a
+    province's cases share a few hundred deadlines, and each count walks the days between."""
+
+    def __init__(self, calendar: WorkCalendar):
+        self.workdays_between = cache(calendar.workdays_between)
+        self.add_workdays = calendar.add_workdays

@@ -14,7 +14,7 @@ from bot import cases
 from bot.cases import Case
 from bot.config import Town
 from bot.roles import Roles
-from bot.workdays import WorkCalendar
+from bot.workdays import Counted, WorkCalendar
 from bot.casework import pressing
 
 DAY, WEEK = timedelta(days=1), timedelta(days=7)
@@ -86,6 +86,7 @@ def gather_all(db: Database, towns: Iterable[Town], at: datetime, calendar: Work
         s.rated += c.rating is not None
         s.satisfied += c.rating == "满意"
     quiet_since = at - timedelta(hours=unanswered_hours)
+    calendar = Counted(calendar)
     for c in cases.active(db):
         s = stats.get(c.village)
         if s is None or c.confidential or c.town not in wanted:
