@@ -261,8 +261,14 @@ def _load_cached(path: str) -> Classifier:
         return Classifier(json.load(fh))
 
 
+@functools.lru_cache(maxsize=1)
+def _shipped() -> str:
+    # Resolved once: importlib.resources' path lookup cost a fifth of classifying, asked for every message.
+    return str(data("model.json"))
+
+
 def load(path: Path | str | None = None) -> Classifier:
-    return _load_cached(str(Path(path) if path else data("model.json")))
+    return _load_cached(str(Path(path)) if path else _shipped())
 
 
 __all__ = ["LABELS", "Verdict", "Classifier", "featurize", "load", "decide"]
