@@ -210,15 +210,18 @@ class Outbox:
         self.queries += 1
         return await self.store.read(fn, *args)
 
-    async def _drain_lane(self, lane: str, found: list[dict], sent: list[str]) -> None:
+    async def _drain_lane(self, lane: str, found: list[dict], sent: list[str] | None) -> None:
         """Send the lane's rows in order until one is not due, is refused, or must wait for the rate limit.
-        `sent`: the lane's send times within the rate window when it was read, kept up to date here."""
+        `sent`: the lane's send times within the rate window when it was read (None: not read, as none of its rows
+        read so far has a rate limit), kept up to date here."""
         while True:
             for row in found:
                 now = self.clock.now()
                 if datetime.fromisoformat(row["not_before"]) > now:
                     return
                 limit = LIMITS.get(row["kind"])
+                if limit and sent is None:
+                    sent = await self._read(_sent_since, lane, (now - WINDOW).isoformat())
                 if limit:
                     since = (now - WINDOW).isoformat()
                     recent = [at for at in sent if at > since]
@@ -226,7 +229,7 @@ class Outbox:
                         # Wait for the oldest send to leave the window instead of earning a 45009.
                         await self.store.write(_defer, row["id"], datetime.fromisoformat(recent[0]) + WINDOW)
                         return
-                if not await self._send(row, now, sent):
+                if not await self._send(row, now, sent if sent is not None else []):
                     return
             if len(found) < LANE_BATCH:
                 # The lane held no more when read. A row queued since woke the sender (or is due by _next_due),
@@ -362,15 +365,15 @@ def _next_due(db: Database, now: datetime) -> float | None:
     return max(0.0, (datetime.fromisoformat(row[0]) - now).total_seconds())
 
 
-def _due_lanes(db: Database, now: datetime, size: int) -> dict[str, tuple[list[dict], list[str]]]:
+def _due_lanes(db: Database, now: datetime, size: int) -> dict[str, tuple[list[dict], list[str] | None]]:
     """Every lane whose head is due now: its first `size` pending rows, and, if a rate limit applies to them, the
-    times of its sends within the window."""
-    due: dict[str, tuple[list[dict], list[str]]] = {}
+    times of its sends within the window (else None)."""
+    due: dict[str, tuple[list[dict], list[str] | None]] = {}
     for head in _lane_heads(db):
         if datetime.fromisoformat(head["not_before"]) <= now:
             found = _lane_rows(db, head["lane"], size)
             limited = any(LIMITS.get(row["kind"]) for row in found)
-            due[head["lane"]] = (found, _sent_since(db, head["lane"], (now - WINDOW).isoformat()) if limited else [])
+            due[head["lane"]] = (found, _sent_since(db, head["lane"], (now - WINDOW).isoformat()) if limited else None)
     return due
 
 
