@@ -206,7 +206,7 @@ class Bot:
         if msg.id not in self._readings:
             if len(self._readings) > 1000:
                 self._readings.clear()
-            self._readings[msg.id] = load_classifier().classify(msg.text)
+            self._readings[msg.id] = load_classifier().classify(msg.text, msg.plain)
         return self._readings[msg.id]
 
     async def commit(self, fn: Callable[[Database, Outgoing], T], key: str | None = None) -> T:

@@ -215,7 +215,9 @@ def find(db: Database, *, village: str | None = None, town: str | None = None, s
             where.append(f"{column} >= ?")   # ISO text, always in Asia/Shanghai: compares as time
             args.append(moment.isoformat())
     sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY c.id"
-    return [_case(r) for r in db.query(sql, args)] if not stream else map(_case, db.query(sql, args))
+    # As tuples (_cases), not a dictionary a row: the writer runs this for every request heard, to find a case
+    # it repeats.
+    return list(_cases(db, sql, args)) if not stream else _cases(db, sql, args)
 
 
 def active(db: Database) -> Iterator[Case]:

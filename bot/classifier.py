@@ -130,11 +130,12 @@ def _length_bucket(n: int) -> str:
     return "p:len5"
 
 
-def featurize(text: object) -> list[str]:
-    """Sorted, de-duplicated feature names of a message; [] when nothing is left to judge."""
+def featurize(text: object, norm: str | None = None) -> list[str]:
+    """Sorted, de-duplicated feature names of a message; [] when nothing is left to judge. norm: normalize(text),
+    when the caller has it already."""
     if not isinstance(text, str):
         return []
-    norm = normalize(text)
+    norm = normalize(text) if norm is None else norm
     if not norm:
         return []
     low = norm.lower()
@@ -217,8 +218,8 @@ class Classifier:
         return decide(probs, feats, self.report_threshold, self.chatter_threshold,
                       self._ri, self._fi, self._ci)
 
-    def classify(self, text: object) -> Verdict:
-        feats = featurize(text)
+    def classify(self, text: object, norm: str | None = None) -> Verdict:
+        feats = featurize(text, norm)
         if not feats:
             return Verdict("chatter", 1.0, {lab: float(lab == "chatter") for lab in self.labels})
         probs = self.probabilities(feats)
@@ -261,8 +262,14 @@ def _load_cached(path: str) -> Classifier:
         return Classifier(json.load(fh))
 
 
+@functools.lru_cache(maxsize=1)
+def _shipped() -> str:
+    # Resolved once: importlib.resources' path lookup cost a fifth of classifying, asked for every message.
+    return str(data("model.json"))
+
+
 def load(path: Path | str | None = None) -> Classifier:
-    return _load_cached(str(Path(path) if path else data("model.json")))
+    return _load_cached(str(Path(path)) if path else _shipped())
 
 
 __all__ = ["LABELS", "Verdict", "Classifier", "featurize", "load", "decide"]

@@ -76,22 +76,24 @@ class Dispatcher:
     async def handle_all(self, message_ids: list[int]) -> list[str | None]:
         """Handle these stored messages in id order; returns each one's handler name (None: none acted)."""
         messages = {m.id: m for m in await self._load(message_ids)}
+        loop = asyncio.get_running_loop()
         tasks: list[asyncio.Future] = []
         for message_id in message_ids:
             msg = messages.get(message_id)
             if msg is None:
                 tasks.append(_done_with(None))
                 continue
-            queued = asyncio.Event()
+            # Done when the handler has queued its transaction, or when it ends without one: one future and a
+            # callback, not an Event, a task waiting on it and an asyncio.wait over both, for every message.
+            queued = loop.create_future()
             before = tasks[-1] if tasks else None
             task = asyncio.ensure_future(self._handle(msg, queued, before))
+            task.add_done_callback(lambda _, queued=queued: _set(queued))
             tasks.append(task)
-            waiting = asyncio.ensure_future(queued.wait())
-            await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
-            waiting.cancel()
+            await queued
         return list(await asyncio.gather(*tasks))
 
-    async def _handle(self, msg: Message, queued: asyncio.Event, before: asyncio.Future | None) -> str | None:
+    async def _handle(self, msg: Message, queued: asyncio.Future, before: asyncio.Future | None) -> str | None:
         name = None
         try:
             routed = route(self.handlers, msg, self._context(msg, None))
@@ -101,15 +103,20 @@ class Dispatcher:
                 # crash can never leave its work done but the message still 'new', to be done twice).
                 await routed[0].act(msg, routed[1], _in_turn(self._context(msg, name), queued, before))
         except Exception as exc:  # noqa: BLE001 - the one error path: kept as failed, never lost
-            queued.set()
+            _set(queued)
             await self._failed(msg.id, name, exc)
             return name
-        queued.set()
+        _set(queued)
         await self._done(msg.id, name)
         return name
 
 
-def _in_turn(ctx: MessageContext, queued: asyncio.Event, before: asyncio.Future | None) -> MessageContext:
+def _set(queued: asyncio.Future) -> None:
+    if not queued.done():
+        queued.set_result(None)
+
+
+def _in_turn(ctx: MessageContext, queued: asyncio.Future, before: asyncio.Future | None) -> MessageContext:
     """The context, with its first commit telling the dispatcher that the next message may start, and its reads
     before that waiting for the message before to be done."""
     commit, read = ctx.commit, ctx.read
@@ -117,11 +124,11 @@ def _in_turn(ctx: MessageContext, queued: asyncio.Event, before: asyncio.Future 
     def first_commit(fn, key=None):
         # Called synchronously by `await ctx.commit(…)`: the write is queued at the writer before the
         # dispatcher runs again.
-        queued.set()
+        _set(queued)
         return commit(fn, key)
 
     async def read_in_turn(fn, *args):
-        if not queued.is_set() and before is not None and not before.done():
+        if not queued.done() and before is not None and not before.done():
             await asyncio.wait({before})
         return await read(fn, *args)
     return replace(ctx, commit=first_commit, read=read_in_turn)

@@ -4,6 +4,8 @@
 Every function runs inside the caller's write transaction, as in bot/casework.py."""
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 
 from sqlite_utils import Database
@@ -122,11 +124,15 @@ COMMON = set("的了吗呢吧啊呀么个那这是在有我你他她们就也都
 def similarity(text: str, other: str) -> float:
     """How much of `text` is found in `other`: its character pairs, and its characters that carry meaning
     (so "路那个事情" still points at the case about 路灯), punctuation aside."""
-    def features(s: str) -> set[str]:
-        s = "".join(ch for ch in s if ch.isalnum())
-        return {s[i:i + 2] for i in range(len(s) - 1)} | {ch for ch in s if ch not in COMMON}
-    mine = features(text)
-    return len(mine & features(other)) / len(mine) if mine else 0.0
+    mine = _features(text)
+    return len(mine & _features(other)) / len(mine) if mine else 0.0
+
+
+@functools.lru_cache(maxsize=4096)
+def _features(s: str) -> frozenset[str]:
+    # Kept: a request heard is compared with each open case of its village, whose texts are the same each time.
+    s = "".join(ch for ch in s if ch.isalnum())
+    return frozenset({s[i:i + 2] for i in range(len(s) - 1)} | {ch for ch in s if ch not in COMMON})
 
 
 def which(candidates: list[Case]) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime
 
 from sqlite_utils import Database
@@ -9,7 +10,7 @@ from sqlite_utils import Database
 from bot import ledger
 from bot.config import Config, Village
 from bot.storage import insert_once
-from bot.textnorm import quoted, strip_mentions
+from bot.textnorm import normalize, quoted, strip_mentions
 
 # Full-width digits and Latin letters (phone keyboards) fold to ASCII so "办结 １０１" works.
 FULLWIDTH = {0xFF10 + i: 0x30 + i for i in range(10)} | {0xFF21 + i: 0x41 + i for i in range(26)} \
@@ -37,10 +38,17 @@ class Message:
     def in_group(self) -> bool:
         return self.chattype == "group"
 
-    @property
+    # Worked out once per message (cached on the instance; a frozen dataclass's fields cannot change): every
+    # handler's match asks for them.
+    @cached_property
     def words(self) -> str:
         """What the sender wrote, as they wrote it, without the @-mentions: what a case keeps and shows."""
         return strip_mentions(self.text).translate(FULLWIDTH).strip()
+
+    @cached_property
+    def plain(self) -> str:
+        """The text as the classifier reads it (bot/textnorm.py normalize)."""
+        return normalize(self.text)
 
     @property
     def quoted(self) -> str:

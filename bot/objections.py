@@ -42,11 +42,12 @@ def about(db: Database, msg: Message, village: str, day: date) -> Notice | None:
     if number is not None:
         found = get(db, number)
         return found if found and found.village == village else None
-    best, score = None, 0
-    mine = _words(msg.words)
+    best, score, mine = None, 0, None
     for notice in current(db, village, day):
         if notice.item in msg.words or (len(notice.title) >= 4 and notice.title in msg.words):
             return notice
+        if mine is None:    # cut into words only when a 公示 is on show: most days none is
+            mine = _words(msg.words)
         shared = len(mine & _words(f"{notice.title} {notice.body}"))
         if shared > score:
             best, score = notice, shared

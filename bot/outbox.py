@@ -6,6 +6,7 @@ row that cannot be sent is parked, listed and announced, never dropped."""
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import json
 import logging
@@ -36,6 +37,7 @@ PARKED = ("parked", "dead")
 ALERT_PREFIX = "alert:"             # dedupe keys of admin alerts: an alert that cannot be sent is not alerted about         # 'dead': rows given up before migration 0006, read and resent alike
 TEXT_LIMIT = 2048                   # bytes, WeCom's limit for text; a robot's markdown allows 4096
 MARKDOWN_LIMIT = 4096
+LANE_BATCH = 32                     # a due lane's rows read at once (a robot's lane sends at most 20 a minute)
 APP_MARKDOWN_LIMIT = 2048           # an app message's markdown (message/send) allows only 2048
 
 OnParked = Callable[[Database, dict], None]
@@ -91,6 +93,62 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(BACKOFF_FIRST * 2 ** (attempts - 1), BACKOFF_CAP))
 
 
+class _Coalesced:
+    """The sender's small marks (a row sent, a response row in flight) that fall due while one is being written go
+    to the writer together, as one job of one savepoint each, instead of a thread hop and a job each. Each caller
+    is answered only when its own mark is committed, as with Store.write."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._waiting: list[tuple[Callable, tuple, asyncio.Future]] = []
+        self._writing = False
+
+    async def write(self, fn: Callable, *args) -> object:
+        done = asyncio.get_running_loop().create_future()
+        self._waiting.append((fn, args, done))
+        if not self._writing:
+            self._writing = True
+            try:
+                await asyncio.sleep(0)    # the marks of lanes that run in this same turn of the loop join in
+                while self._waiting:
+                    batch, self._waiting = self._waiting, []
+                    await self._write(batch)
+            finally:
+                self._writing = False
+                for _, _, left in self._waiting:   # only when cancelled (the sender stops): nobody writes these
+                    left.cancel()
+                self._waiting = []
+        return await done
+
+    async def _write(self, batch: list[tuple[Callable, tuple, asyncio.Future]]) -> None:
+        try:
+            outcomes = await self.store.write(_each, [(fn, args) for fn, args, _ in batch])
+        except asyncio.CancelledError:
+            for _, _, done in batch:
+                done.cancel()
+            raise
+        except Exception as exc:  # noqa: BLE001 - the transaction failed: each caller hears it
+            outcomes = [(None, exc)] * len(batch)
+        for (_, _, done), (result, exc) in zip(batch, outcomes):
+            if done.done():       # its caller was cancelled meanwhile
+                continue
+            if exc is None:
+                done.set_result(result)
+            else:
+                done.set_exception(exc)
+
+
+def _each(db: Database, calls: list[tuple[Callable, tuple]]) -> list[tuple[object, BaseException | None]]:
+    outcomes: list[tuple[object, BaseException | None]] = []
+    for fn, args in calls:
+        try:
+            with db.atomic():              # a savepoint: one failing mark rolls back only itself
+                outcomes.append((fn(db, *args), None))
+        except Exception as exc:  # noqa: BLE001 - handed to its own caller
+            outcomes.append((None, exc))
+    return outcomes
+
+
 class Outbox:
     def __init__(self, store: Store, client: WeComClient, clock: Clock, on_parked: OnParked | None = None,
                  gateway: Callable[[int, dict], Awaitable[None]] | None = None):
@@ -104,6 +162,7 @@ class Outbox:
         self._recovered = False
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()   # one drain at a time, or two could send the same head row
+        self._marks = _Coalesced(store)
 
     def wake(self) -> None:
         self._wake.set()
@@ -137,10 +196,12 @@ class Outbox:
                 await self.store.write(self._recover_in_flight, self.clock.now())
                 self._recovered = True
             now = self.clock.now()
-            heads = await self._read(_lane_heads)
+            # One read for every due lane's first rows (and a rate-limited lane's recent sends), not one read a
+            # row: the drain alone sends and marks rows, so what it read stays true while it works through them.
+            due = await self._read(_due_lanes, now, LANE_BATCH)
             # Every lane is awaited to its end even if one fails, so that the lock covers all sends in flight.
-            done = await asyncio.gather(*(self._drain_lane(h["lane"]) for h in heads
-                                          if datetime.fromisoformat(h["not_before"]) <= now), return_exceptions=True)
+            done = await asyncio.gather(*(self._drain_lane(lane, found, sent) for lane, (found, sent) in due.items()),
+                                        return_exceptions=True)
             for failure in (d for d in done if isinstance(d, BaseException)):
                 log.error("outbox lane failed", exc_info=failure)
             return await self._read(_next_due, self.clock.now())
@@ -149,27 +210,41 @@ class Outbox:
         self.queries += 1
         return await self.store.read(fn, *args)
 
-    async def _drain_lane(self, lane: str) -> None:
+    async def _drain_lane(self, lane: str, found: list[dict], sent: list[str] | None) -> None:
+        """Send the lane's rows in order until one is not due, is refused, or must wait for the rate limit.
+        `sent`: the lane's send times within the rate window when it was read (None: not read, as none of its rows
+        read so far has a rate limit), kept up to date here."""
         while True:
-            now = self.clock.now()
-            row = await self._read(_head, lane)
-            if row is None or datetime.fromisoformat(row["not_before"]) > now:
-                return
-            limit = LIMITS.get(row["kind"])
-            if limit:
-                sent = await self._read(_sent_since, lane, (now - WINDOW).isoformat())
-                if len(sent) >= limit:
-                    # Wait for the oldest send to leave the window instead of earning a 45009.
-                    await self.store.write(_defer, row["id"], datetime.fromisoformat(sent[0]) + WINDOW)
+            for row in found:
+                now = self.clock.now()
+                if datetime.fromisoformat(row["not_before"]) > now:
                     return
-            if not await self._send(row, now):
+                limit = LIMITS.get(row["kind"])
+                if limit and sent is None:
+                    sent = await self._read(_sent_since, lane, (now - WINDOW).isoformat())
+                if limit:
+                    since = (now - WINDOW).isoformat()
+                    recent = [at for at in sent if at > since]
+                    if len(recent) >= limit:
+                        # Wait for the oldest send to leave the window instead of earning a 45009.
+                        await self.store.write(_defer, row["id"], datetime.fromisoformat(recent[0]) + WINDOW)
+                        return
+                if not await self._send(row, now, sent if sent is not None else []):
+                    return
+            if len(found) < LANE_BATCH:
+                # The lane held no more when read. A row queued since woke the sender (or is due by _next_due),
+                # so the next drain sends it.
+                return
+            found = await self._read(_lane_rows, lane, LANE_BATCH)
+            if not found:
                 return
 
-    async def _send(self, row: dict, now: datetime) -> bool:
-        """One attempt at the lane's head; True when the lane may go on to its next row."""
+    async def _send(self, row: dict, now: datetime, sent: list[str]) -> bool:
+        """One attempt at the lane's head; True when the lane may go on to its next row. A row marked sent adds
+        its time to `sent`."""
         payload = json.loads(row["payload"])
         if row["kind"] == "response":
-            return await self._respond(row, payload, now)
+            return await self._respond(row, payload, now)    # (no rate limit: its lane holds one row)
         group_send = None
         try:
             if row["kind"] == "robot":
@@ -196,13 +271,15 @@ class Outbox:
             return await self._failed(row, now, str(exc), permanent=exc.permanent)
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
             return await self._failed(row, now, _describe(exc), permanent=False)
-        await self.store.write(mark_sent, row["id"], self.clock.now().isoformat(), group_send)
+        at = self.clock.now().isoformat()
+        await self._marks.write(mark_sent, row["id"], at, group_send)
+        bisect.insort(sent, at)
         return True
 
     async def _respond(self, row: dict, payload: dict, now: datetime) -> bool:
         """A response_url takes one post. Once a call may have reached WeCom (cut off, timed out, 5xx), it is not
         called again: the text goes to the fallback instead. Only a clear refusal leaves the URL unspent."""
-        await self.store.write(_mark, row["id"], "sending")
+        await self._marks.write(_mark, row["id"], "sending")
         try:
             await self.client.post_response(row["target"], payload)
         except WeComError as exc:
@@ -215,7 +292,7 @@ class Outbox:
             return await self._failed(row, now, _describe(exc), permanent=False)
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
             return await self.store.write(self._reroute_or_park, row, now, f"结果不明：{_describe(exc)}")
-        await self.store.write(mark_sent, row["id"], self.clock.now().isoformat())
+        await self._marks.write(mark_sent, row["id"], self.clock.now().isoformat())
         return True
 
     async def _rate_limited(self, row: dict, now: datetime, exc: WeComError) -> bool:
@@ -288,10 +365,21 @@ def _next_due(db: Database, now: datetime) -> float | None:
     return max(0.0, (datetime.fromisoformat(row[0]) - now).total_seconds())
 
 
-def _head(db: Database, lane: str) -> dict | None:
-    # Read once per send: plain SQL, without the schema look-ups a sqlite-utils table query makes first.
-    found = _rows(db, "SELECT * FROM outbox WHERE status = 'pending' AND lane = ? ORDER BY id LIMIT 1", [lane])
-    return found[0] if found else None
+def _due_lanes(db: Database, now: datetime, size: int) -> dict[str, tuple[list[dict], list[str] | None]]:
+    """Every lane whose head is due now: its first `size` pending rows, and, if a rate limit applies to them, the
+    times of its sends within the window (else None)."""
+    due: dict[str, tuple[list[dict], list[str] | None]] = {}
+    for head in _lane_heads(db):
+        if datetime.fromisoformat(head["not_before"]) <= now:
+            found = _lane_rows(db, head["lane"], size)
+            limited = any(LIMITS.get(row["kind"]) for row in found)
+            due[head["lane"]] = (found, _sent_since(db, head["lane"], (now - WINDOW).isoformat()) if limited else None)
+    return due
+
+
+def _lane_rows(db: Database, lane: str, size: int) -> list[dict]:
+    # Plain SQL, without the schema look-ups a sqlite-utils table query makes first.
+    return _rows(db, "SELECT * FROM outbox WHERE status = 'pending' AND lane = ? ORDER BY id LIMIT ?", [lane, size])
 
 
 def _in_flight(db: Database) -> list[dict]:

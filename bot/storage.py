@@ -3,6 +3,7 @@ reads run on a small pool of read-only connections. WAL lets the readers work wh
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -62,8 +63,19 @@ def insert_once(db: Database, table: str, row: dict, *, sealed: bool = False) ->
 class _Job:
     fn: Callable[..., object]
     args: tuple
-    future: Future
+    future: Future | None
     batched: bool       # a write: may share its transaction (and its fsync) with the writes queued beside it
+    # An async caller's own future, answered on its loop: a batch's callers are all answered in one hop to the
+    # loop, where a concurrent Future each cost a lock, a chained future and a wake-up of the loop each.
+    waiter: asyncio.Future | None = None
+
+    def start(self) -> bool:
+        """False when the caller was cancelled before the job ran: nobody waits for it, so it is skipped. (A
+        caller cancelled just after this runs still has its write done, as a concurrent Future's would.)"""
+        if self.waiter is not None:
+            return not self.waiter.cancelled()
+        assert self.future is not None
+        return self.future.set_running_or_notify_cancel()
 
 
 class Store:
@@ -117,7 +129,7 @@ class Store:
             held = None
             if job is None:
                 return
-            if not job.future.set_running_or_notify_cancel():
+            if not job.start():
                 continue        # its caller was cancelled (a stopping task): nobody waits for it, skip it
             if not job.batched:
                 _settle(job.future, lambda: job.fn(None, *job.args) if self._write_db is None
@@ -134,7 +146,7 @@ class Store:
                     if nxt is None:
                         self._queue.put(None)   # stop after this batch
                     break
-                if nxt.future.set_running_or_notify_cancel():
+                if nxt.start():
                     batch.append(nxt)
             self._run_batch(batch)
 
@@ -157,18 +169,15 @@ class Store:
         except BaseException as exc:  # noqa: BLE001 - the transaction failed: nobody's write is durable
             if db.conn.in_transaction:
                 db.conn.rollback()
-            for job in batch:
-                job.future.set_exception(exc)
+            _answer([(job, None, exc) for job in batch])
             return
-        for job, result, exc in outcomes:
-            if exc is not None:
-                job.future.set_exception(exc)
-            else:
-                job.future.set_result(result)
+        _answer(outcomes)
 
     # --- the async and sync faces -----------------------------------------------------------------------
     async def write(self, fn: Callable[..., T], *args) -> T:
-        return await asyncio.wrap_future(self._submit(fn, args, batched=True))
+        waiter = asyncio.get_running_loop().create_future()
+        self._queue.put(_Job(fn, args, None, True, waiter))
+        return await waiter
 
     async def read(self, fn: Callable[..., T], *args) -> T:
         if self._readers is None:
@@ -193,6 +202,32 @@ class Store:
         self._thread.join()
         if self._readers is not None:
             self._readers.shutdown(wait=True)
+
+
+def _answer(outcomes: list[tuple[_Job, object, BaseException | None]]) -> None:
+    """Hand each job its outcome: a sync caller's Future here, the async callers' in one call on their loop."""
+    waiting: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, object, BaseException | None]]] = {}
+    for job, result, exc in outcomes:
+        if job.waiter is not None:
+            waiting.setdefault(job.waiter.get_loop(), []).append((job.waiter, result, exc))
+        elif exc is not None:
+            job.future.set_exception(exc)
+        else:
+            job.future.set_result(result)
+    for loop, answers in waiting.items():
+        if not loop.is_closed():             # a stopped service's loop: nobody is left to answer
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_resolve, answers)
+
+
+def _resolve(answers: list[tuple[asyncio.Future, object, BaseException | None]]) -> None:
+    for waiter, result, exc in answers:
+        if waiter.done():                    # cancelled while its write ran
+            continue
+        if exc is None:
+            waiter.set_result(result)
+        else:
+            waiter.set_exception(exc)
 
 
 def _settle(future: Future, work: Callable[[], object]) -> None:

@@ -64,10 +64,11 @@ def second(db: Database, ctx: Context, msg: Message, similar_only: bool, case: C
         return case
     recent = [c for c in cases.find(db, village=msg.village.name, statuses=cases.ACTIVE,
                                     since=msg.received_at - SUPPORT_WINDOW) if c.requester != msg.sender]
+    scored = [(similarity(msg.words, c.text), c) for c in recent]
     if similar_only:
-        recent = [c for c in recent if similarity(msg.words, c.text) >= SAME_PROBLEM]
-    if not recent:
+        scored = [(score, c) for score, c in scored if score >= SAME_PROBLEM]
+    if not scored:
         return None
-    case = max(recent, key=lambda c: (similarity(msg.words, c.text), c.received_at))
+    case = max(scored, key=lambda sc: (sc[0], sc[1].received_at))[1]
     cases.append(db, case.id, actor=msg.sender, action="seconded", now=ctx.now, note=msg.words)
     return case

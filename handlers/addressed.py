@@ -9,7 +9,6 @@ import re
 from bot import duty
 from bot.context import MessageContext
 from bot.inbox import Message
-from bot.textnorm import normalize
 
 GREETING = re.compile(r"^(你好|您好|在吗|在不在|在么|哈喽|hello|hi|嗨|早上好|早|上午好|中午好|下午好|晚上好|小微你好)[!！。.~～呀啊]*$",
                       re.I)
@@ -22,7 +21,7 @@ def match(msg: Message, ctx: MessageContext) -> str | None:
         return None
     if msg.media and not msg.words:
         return "media"
-    words = normalize(msg.text)
+    words = msg.plain
     if DUTY.search(words):
         return "duty"
     if GREETING.match(words):

@@ -6,7 +6,6 @@ from bot.context import MessageContext
 from bot.desk.access import scope_of
 from bot.desk.session import link
 from bot.inbox import Message
-from bot.textnorm import normalize
 
 WORDS = {"工作台", "网页", "登录", "登录工作台", "打开工作台"}
 
@@ -14,7 +13,7 @@ WORDS = {"工作台", "网页", "登录", "登录工作台", "打开工作台"}
 def match(msg: Message, ctx: MessageContext) -> bool | None:
     if msg.in_group or msg.media or not ctx.config.desk.secret:
         return None
-    if normalize(msg.text).strip() not in WORDS:
+    if msg.plain.strip() not in WORDS:
         return None
     # Residents are not told there is a desk: their "登录" goes on to the other handlers.
     return True if scope_of(ctx.config, ctx.roles, msg.sender).anything else None

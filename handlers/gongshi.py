@@ -125,24 +125,24 @@ def match_objection(msg: Message, ctx: MessageContext) -> str | None:
 
 
 async def act_objection(msg: Message, how: str, ctx: MessageContext) -> None:
-    day = msg.received_at.date()
-    home = msg.village.name if msg.village else await ctx.read(inbox.last_village, msg.sender)
-    notice = await ctx.read(_about, msg, home, day)
-    if notice is not None:
-        village = ctx.config.village_by_name(notice.village)
-        await requests.act(replace(msg, village=village), requests.Intake("disclosure", ctx.reading.confidence, True),
-                           _linking(ctx, notice))
-        return
-    if how == "pointer":
-        number = objections.pointed_at(msg)
-        await ctx.answer(lambda db, out: f"没有找到公示{number}。发“@小微 公示”可以看本村正在公示的事项；"
-                                         "有问题也可以直接说明，会登记办理。")
-        return
-    intake = requests.match(msg, ctx)
-    if intake is None:
-        return
-    item = objections.missing_item(ctx, msg.words) if intake.kind == "disclosure" else None
-    await requests.act(msg, intake, _linking(ctx, None, item.name if item else None))
+    # Decided inside the message's own transaction: the 公示 it is about is read there (seeing what the messages
+    # before it wrote) rather than in a read of its own, which had to wait for the message before to be done.
+    confidence, intake = ctx.reading.confidence, requests.match(msg, ctx)
+    item = objections.missing_item(ctx, msg.words) if intake is not None and intake.kind == "disclosure" else None
+
+    def tx(db, out):
+        home = msg.village.name if msg.village else inbox.last_village(db, msg.sender)
+        notice = _about(db, msg, home, msg.received_at.date())
+        if notice is not None:
+            village = ctx.config.village_by_name(notice.village)
+            return _linked(requests.take_in(replace(msg, village=village),
+                                            requests.Intake("disclosure", confidence, True), ctx), ctx, notice)(db, out)
+        if how == "pointer":
+            return out.reply(msg, f"没有找到公示{objections.pointed_at(msg)}。发“@小微 公示”可以看本村正在公示的事项；"
+                                  "有问题也可以直接说明，会登记办理。")
+        if intake is not None:
+            _linked(requests.take_in(msg, intake, ctx), ctx, None, item.name if item else None)(db, out)
+    await ctx.commit(tx, key=f"m{msg.id}")
 
 
 def _about(db, msg: Message, village: str | None, day):
@@ -153,16 +153,14 @@ def _about(db, msg: Message, village: str | None, day):
     return objections.about(db, msg, village, day) if village else None
 
 
-def _linking(ctx: MessageContext, notice, missing: str | None = None) -> MessageContext:
-    """The context with its commit also linking the case the message opened, in the same transaction."""
-    def commit(fn, key=None):
-        def tx(db, out):
-            result = fn(db, out)
-            case = objections.opened_by(db, ctx.message.id)
-            if case is not None and notice is not None:
-                objections.objected(db, out, ctx, case, notice)
-            elif case is not None and missing:
-                objections.link(db, ctx, case, item=missing, number=None, kind="missing")
-            return result
-        return ctx.commit(tx, key)
-    return replace(ctx, commit=commit)
+def _linked(fn, ctx: MessageContext, notice, missing: str | None = None):
+    """The rule, also linking the case the message opened, in the same transaction."""
+    def tx(db, out):
+        result = fn(db, out)
+        case = objections.opened_by(db, ctx.message.id)
+        if case is not None and notice is not None:
+            objections.objected(db, out, ctx, case, notice)
+        elif case is not None and missing:
+            objections.link(db, ctx, case, item=missing, number=None, kind="missing")
+        return result
+    return tx

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from bot.context import MessageContext
 from bot.inbox import Message
-from bot.textnorm import normalize
 
 WORDS = {"帮助", "help", "菜单", "怎么用", "使用说明", "说明", "?", "？", "小微", ""}
 
@@ -36,7 +35,7 @@ COUNTY_HELP = "县纪委监委：交办 101 部门 意见（交有关部门办�
 
 
 def match(msg: Message, ctx: MessageContext) -> str | None:
-    text = normalize(msg.text).strip().lower()
+    text = msg.plain.strip().lower()
     # With a bridge every group message arrives; only an @-mention or a private chat asks the bot itself.
     if text in WORDS and not msg.media and (msg.mentions_bot or not msg.in_group):
         if not ctx.roles.is_staff(msg.sender):

@@ -37,6 +37,11 @@ def match(msg: Message, ctx: MessageContext) -> Intake | None:
 
 
 async def act(msg: Message, intake: Intake, ctx: MessageContext) -> None:
+    await ctx.commit(take_in(msg, intake, ctx), key=f"m{msg.id}")
+
+
+def take_in(msg: Message, intake: Intake, ctx: MessageContext):
+    """The intake as a rule for the message's own transaction (the objection handler runs it inside its own)."""
     def tx(db, out):
         if msg.village is None:
             return out.reply(msg, KF_WHICH_VILLAGE if msg.channel == "kf" else ASK_IN_GROUP)
@@ -49,4 +54,4 @@ async def act(msg: Message, intake: Intake, ctx: MessageContext) -> None:
         if not intake.sure and (msg.mentions_bot or not msg.in_group):
             # asked of the bot: the resident hears it was not dropped
             out.reply(msg, PASSED_ON if msg.in_group else PASSED_ON_PRIVATELY)
-    await ctx.commit(tx, key=f"m{msg.id}")
+    return tx

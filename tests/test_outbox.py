@@ -368,7 +368,7 @@ def test_every_query_the_sender_makes_uses_an_index(tmp_path):
     seen: list[str] = []
     db.conn.set_trace_callback(seen.append)
     assert outbox._lane_heads(db) == [] and outbox._next_due(db, datetime.now(TZ)) is None
-    assert outbox._head(db, "robot:k") is None and outbox._sent_since(db, "robot:k", "2026-12-01") == []
+    assert outbox._lane_rows(db, "robot:k", 32) == [] and outbox._sent_since(db, "robot:k", "2026-12-01") == []
     assert outbox._in_flight(db) == []
     db.conn.set_trace_callback(None)
     assert len(seen) == 5
@@ -603,4 +603,22 @@ async def test_a_drain_costs_what_is_due_not_what_is_pending(config, clock, stan
     # The statements themselves on failure: this has failed once in a while in full runs, never alone.
     assert len(many[0]) == len(few[0]), (sorted(set(many[0]) ^ set(few[0])), few[0], many[0])
     assert many[1] <= few[1] * 1.2 + 5, (few[1], many[1], few[0], many[0])
+    await bot.stop()
+
+
+async def test_a_drain_reads_a_lane_once_however_many_of_its_rows_it_sends(config, clock, standin):
+    """Five private messages to one cadre go out in order in one drain, which reads the outbox twice: the due
+    lanes with their rows, then when the next head is due (it had read the lane head before every row, and the
+    lane's sends in the rate window before every row as well: 13 reads)."""
+    bot = await started(config, clock)
+    texts = [f"私信{i}" for i in range(5)]
+    await bot.commit(lambda db, out: [out.members(["cn-li"], text) for text in texts], key="five")
+    assert rows(bot, "SELECT COUNT(DISTINCT lane) AS n FROM outbox") == [{"n": 1}]
+    await bot.outbox.drain()                    # the first drain also recovers rows left in flight
+    await bot.commit(lambda db, out: [out.members(["cn-li"], f"又{text}") for text in texts], key="five more")
+    before = bot.outbox.queries
+    await bot.outbox.drain()
+    assert bot.outbox.queries - before == 2
+    assert [m["text"]["content"] for m in standin.app_messages] == texts + [f"又{t}" for t in texts]
+    assert rows(bot, "SELECT COUNT(*) AS n FROM outbox WHERE status = 'sent'") == [{"n": 10}]
     await bot.stop()

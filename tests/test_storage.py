@@ -60,3 +60,28 @@ async def test_a_cancelled_caller_does_not_stop_the_writer(store):
     await busy
     await store.write(lambda db: db["t"].insert({"v": "after"}))
     assert await store.read(lambda db: [r["v"] for r in db["t"].rows]) == ["after"]
+
+
+async def test_a_batch_of_writes_is_answered_in_a_few_hops_to_the_loop(store):
+    """40 writes that queued up together are answered after their COMMIT in one call onto the event loop per
+    batch, not one each (each call wakes the loop through its self-pipe). The loop's own method is counted."""
+    loop = asyncio.get_running_loop()
+    hops = []
+    real = loop.call_soon_threadsafe
+
+    def counted(callback, *args, **kwargs):
+        if threading.current_thread().name == "sqlite-writer":
+            hops.append(callback)
+        return real(callback, *args, **kwargs)
+    first, gate = await hold_the_writer(store)
+    others = [asyncio.ensure_future(store.write(lambda db, i=i: db["t"].insert({"v": f"v{i}"}).last_pk))
+              for i in range(40)]
+    await asyncio.sleep(0)
+    loop.call_soon_threadsafe = counted
+    try:
+        gate.set()
+        await first
+        assert sorted(await asyncio.gather(*others)) == list(range(1, 41))
+    finally:
+        del loop.call_soon_threadsafe
+    assert 1 <= len(hops) < 10, len(hops)
