@@ -10,6 +10,7 @@ import logging
 import os
 import secrets
 import sqlite3
+import weakref
 from datetime import date
 from pathlib import Path
 from typing import Iterable
@@ -63,26 +64,29 @@ _MATERIAL = json.JSONEncoder(separators=(",", ":")).encode    # json.dumps(…, 
 
 
 def seal(key: bytes, prev_hash: str, table: str, row_id: int, row_digest: str) -> str:
-    material = _MATERIAL([prev_hash, table, row_id, row_digest])
+    if type(row_id) is int and table in FACTS and _plain(prev_hash) and _plain(row_digest):
+        # The very text _MATERIAL renders for two hex strings, a table's name and an id, without the encoder's
+        # Python loop: a province's morning seals a million nags (tests/test_audit.py compares the two).
+        material = f'["{prev_hash}","{table}",{row_id},"{row_digest}"]'
+    else:
+        material = _MATERIAL([prev_hash, table, row_id, row_digest])     # e.g. a tampered entry, being verified
     return hmac.digest(key, material.encode("utf-8"), "sha256").hex()     # one call into OpenSSL
 
 
-def chain(key: bytes, head: str, table: str, rows: str) -> str:
-    """Seal a batch: `rows` a JSON list of [row_id, digest], sealed in id order, each chained on the one before and
-    the first on `head`; returns the JSON list of [row_id, digest, prev_hash, hash], the entries `add` would make."""
-    entries, prev = [], head
-    for row_id, row_digest in sorted(json.loads(rows)):
-        entry = seal(key, prev, table, row_id, row_digest)
-        entries.append([row_id, row_digest, prev, entry])
-        prev = entry
-    return json.dumps(entries)
+def _plain(text: object) -> bool:
+    """ASCII letters and digits only: what JSON writes as it is between its quotes."""
+    return type(text) is str and text.isascii() and text.isalnum()
 
 
 def use_key(db: Database, key: bytes) -> None:
-    """Let this connection seal facts. The key lives in the connection only, never in a table."""
+    """Let this connection seal facts. The key lives with the connection only (in its functions, and beside its
+    Database object in this process's memory, for add_many), never in a table."""
     db.conn.create_function("xiaowei_digest", 1, digest, deterministic=True)
     db.conn.create_function("xiaowei_seal", 4, lambda p, t, r, d: seal(key, p, t, r, d), deterministic=True)
-    db.conn.create_function("xiaowei_chain", 3, lambda h, t, r: chain(key, h, t, r), deterministic=True)
+    _KEYS[db] = key
+
+
+_KEYS: "weakref.WeakKeyDictionary[Database, bytes]" = weakref.WeakKeyDictionary()     # use_key's, per connection
 
 
 def add(db: Database, table: str, row_id: int) -> None:
@@ -102,22 +106,31 @@ def add(db: Database, table: str, row_id: int) -> None:
 
 def add_many(db: Database, table: str, row_ids: Iterable[int]) -> None:
     """Seal many fact rows of one table inside the caller's transaction, in the order of their ids (the order they
-    were written), with one statement and one call into Python however many: the entries `add` would make one by
-    one. SQLite renders the rows' digests as `add` does; the batch is chained by xiaowei_chain."""
+    were written), in three statements however many: the entries `add` would make one by one. SQLite renders the
+    rows' facts as `add` has it do; Python digests and chains them in one loop (a province's morning seals a
+    million nags: a call from SQLite into Python per row, and a JSON round trip of the batch, cost more than the
+    hashing itself)."""
     ids = sorted(row_ids)
     if not ids:
         return
-    entry = ", ".join(f"json_extract(e.value, '$[{n}]')" for n in range(4))
-    try:
-        db.execute(
-            f"INSERT INTO ledger (tbl, row_id, digest, prev_hash, hash) SELECT ?, {entry} FROM json_each(xiaowei_chain("
-            f"(SELECT COALESCE((SELECT hash FROM ledger ORDER BY id DESC LIMIT 1), ?)), ?, "
-            f"(SELECT json_group_array(json_array(id, xiaowei_digest({facts_sql(table)}))) FROM {table} "
-            f"WHERE id IN (SELECT value FROM json_each(?))))) AS e ORDER BY e.key",
-            [table, GENESIS, table, json.dumps(ids)])
-    except sqlite3.OperationalError as exc:
-        _missing_key(exc)
-        raise
+    key = _KEYS.get(db)
+    if key is None:
+        raise MissingKey("this connection has no audit key: connect(path, audit_key=…)")
+    facts = db.execute(f"SELECT id, {facts_sql(table)} FROM {table} WHERE id IN (SELECT value FROM json_each(?)) "
+                       f"ORDER BY id", [json.dumps(ids)]).fetchall()
+    prev = db.execute("SELECT COALESCE((SELECT hash FROM ledger ORDER BY id DESC LIMIT 1), ?)",
+                      [GENESIS]).fetchone()[0]
+    entries = []
+    for row_id, text in facts:
+        row_digest = digest(text)
+        entry = seal(key, prev, table, row_id, row_digest)
+        entries.append((row_id, row_digest, prev, entry))
+        prev = entry
+    db.execute(f"INSERT INTO ledger (tbl, row_id, digest, prev_hash, hash) SELECT ?, {_ENTRY} FROM json_each(?) AS e "
+               f"ORDER BY e.key", [table, json.dumps(entries)])
+
+
+_ENTRY = ", ".join(f"json_extract(e.value, '$[{n}]')" for n in range(4))    # an entry's [row_id, digest, prev, hash]
 
 
 def _missing_key(exc: sqlite3.OperationalError) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -444,6 +445,19 @@ def test_sealing_a_batch_makes_the_very_entries_sealing_each_row_makes(tmp_path)
     assert [row[2] for row in entries[1]] == list(range(1, 8))
     assert verify(many, KEY) == []
     assert verify(many, b"another key")[0].startswith("审计链全部签名不符")
+
+
+@pytest.mark.parametrize("prev, table, row_id, row_digest", [
+    (ledger.GENESIS, "nags", 1, hashlib.sha256(b"x").hexdigest()),
+    ("ab" * 32, "publicity_nags", 123456789, "cd" * 32),
+    ('a"b\\c', "nags", 7, "村"),                      # a tampered entry's text: JSON escapes it
+    ("ab" * 32, "nags", 7.0, "cd" * 32),                  # not an int: JSON writes 7.0
+])
+def test_a_seal_is_the_hmac_of_the_entry_as_json(prev, table, row_id, row_digest):
+    """seal writes the entry's JSON itself for the usual values: the very bytes json.dumps writes, so every entry
+    ever sealed still verifies."""
+    material = json.dumps([prev, table, row_id, row_digest], separators=(",", ":")).encode("utf-8")
+    assert ledger.seal(KEY, prev, table, row_id, row_digest) == hmac.new(KEY, material, "sha256").hexdigest()
 
 
 def test_a_connection_without_the_key_cannot_seal_a_batch(tmp_path):
