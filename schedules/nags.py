@@ -105,16 +105,27 @@ def nag_village(db: Database, out: Outgoing, ctx: JobContext, town: Town, villag
     notes: dict[tuple[str, str], list[tuple[str, Pressing]]] = defaultdict(list)
     group_lines, group_mentions = [], []
     due = Due()
+    secretary = village.secretary.userid if village.secretary else None
+    # A village's cases share a few holders and one person a rung: each is worked out once, and its list is the
+    # same object for every case it holds (Due writes each list's userids once).
+    held: dict[str | None, tuple[list[Person], bool]] = {}
+    ladder: dict[str, list[Person]] = {}
     for p in found:
         if p.case.level != "village" or p.case.confidential:
             continue      # passed up since the pass: the town's run presses it from tomorrow
-        held_by = holders(db, village, p.case, ctx.day, on_duty)
-        secretary = village.secretary.userid if village.secretary else None
-        for rung in rungs(p, holder_is_secretary=any(h.userid == secretary for h in held_by)):
-            due.add(p, rung, held_by if rung == "duty" else ladder_people(town, village, rung), held_by)
+        if p.case.assignee not in held:
+            people = holders(db, village, p.case, ctx.day, on_duty)
+            held[p.case.assignee] = people, any(h.userid == secretary for h in people)
+        held_by, is_secretary = held[p.case.assignee]
+        for rung in rungs(p, holder_is_secretary=is_secretary):
+            if rung != "duty" and rung not in ladder:
+                ladder[rung] = ladder_people(town, village, rung)
+            due.add(p, rung, held_by if rung == "duty" else ladder[rung], held_by)
+    lines: dict[int, str] = {}
     for p, rung, people, held_by in due.record(db, ctx):
-        who = "" if rung == "duty" else f"，经办{'、'.join(h.name for h in held_by)}"
-        line = _line(p) + who
+        if p.case.id not in lines:
+            lines[p.case.id] = _line(p)       # the same words on every rung it is pressed on today
+        line = lines[p.case.id] if rung == "duty" else f"{lines[p.case.id]}，经办{'、'.join(h.name for h in held_by)}"
         for person in people:
             notes[(rung, person.userid)].append((line, p))
         if rung == "duty" and p.case.status == "open" and p.case.chat_id:
@@ -160,17 +171,18 @@ class Due:
 
     def __init__(self) -> None:
         self.wanted: list[tuple[Pressing, str, list[Person], list[Person]]] = []
-        self._userids: dict[tuple[str, ...], str] = {}
+        self._userids: dict[int, tuple[list[Person], str]] = {}
 
     def add(self, p: Pressing, rung: str, people: list[Person], held_by: list[Person] = ()) -> None:
-        self.wanted.append((p, rung, people, list(held_by)))
+        self.wanted.append((p, rung, people, held_by))    # lists shared between cases: never changed here
 
     def record(self, db: Database, ctx: JobContext) -> list[tuple[Pressing, str, list[Person], list[Person]]]:
         """Records them and seals the new rows in the ledger; returns, in order, those not recorded before today."""
         if not self.wanted:
             return []
-        rows = json.dumps([[p.case.id, rung, self._json(people)] for p, rung, people, _ in self.wanted],
-                          ensure_ascii=False)
+        # The batch's JSON written row by row from pieces made once (json.dumps would escape every row's userids).
+        rows = "[" + ",".join(f'[{p.case.id},"{rung}",{self._json(people)}]' for p, rung, people, _ in self.wanted) \
+            + "]"
         new = db.execute(
             "INSERT OR IGNORE INTO nags (case_id, rung, day, userids, at) "
             "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?, json_extract(value, '$[2]'), ? "
@@ -185,10 +197,14 @@ class Due:
         return recorded
 
     def _json(self, people: list[Person]) -> str:
-        userids = tuple(p.userid for p in people)     # the same few holders for most of a village's cases
-        if userids not in self._userids:
-            self._userids[userids] = json.dumps(list(userids))
-        return self._userids[userids]
+        """The people's userids as a JSON list, as a JSON string. By the list's identity: a village's cases share
+        a few lists (kept alive by `wanted`, so no id is reused), and the same people in another list get the
+        same text anyway."""
+        known = self._userids.get(id(people))
+        if known is None:
+            known = self._userids[id(people)] = people, json.dumps(json.dumps([p.userid for p in people]),
+                                                                   ensure_ascii=False)
+        return known[1]
 
 
 def _line(p: Pressing, where: bool = False) -> str:
