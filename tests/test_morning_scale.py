@@ -256,3 +256,27 @@ async def test_a_clue_opened_after_the_clue_list_was_read_is_guarded_in_the_next
     with pytest.raises(ConfidentialityBreach):
         bot.store.write_sync(tell)
     await bot.stop()
+
+
+async def test_long_and_short_clues_are_found_wherever_a_message_quotes_them(config, clock, standin):
+    """Runs of a clue's words (WINDOW characters) and whole short clues (6 to 9) are looked for in one pass over a
+    message, by their first characters: a quote of either, at the start, inside or at the end, is refused; a run
+    one character short of either goes out."""
+    from bot.outbound import ConfidentialityBreach, Outgoing
+    bot = await started(config, clock)
+    at = datetime.fromisoformat("2026-12-01T09:00+08:00")
+    long, short = "村主任把今年的低保名额给了他自己的亲戚", "会计收好处费"
+    for words in (long, short):
+        bot.store.write_sync(lambda db, words=words: cases.open_case(
+            db, message_id=None, town="翠江镇", village="城南村", kind="report", text=words, requester="resident-1",
+            chat_id=None, received_at=at, due_at=at, now=at))
+    cadre = config.villages().__next__().cadres[0].userid
+
+    def tell(text):
+        bot.store.write_sync(lambda db: Outgoing(db, bot.config, at, "test").members([cadre], text))
+    for quote in (long[:10], f"群众反映：{long[4:14]}。", f"群众反映 {long[:5]} {long[5:10]}", f"有人说{short}",
+                  f"{long[-10:]}", f"{short}\n了"):
+        with pytest.raises(ConfidentialityBreach):
+            tell(quote)
+    tell(f"{long[:9]}，{long[10:19]}，{short[:5]}，{short[1:]}")      # none of them a run of a clue's
+    await bot.stop()
