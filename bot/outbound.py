@@ -26,7 +26,6 @@ from bot.storage import insert_once
 CLUE_NUMBER = re.compile(r"J\d{4}-\d{3,}", re.I)
 GROUP_SEND_LIMIT = 4000   # bytes: add_msg_template's text.content
 WINDOW = 10          # characters of a clue's text that, found in a message, count as quoting it
-_SPACE = re.compile(r"\s+")
 # The one thing about a clue a group may ever read: a cadre found wrongly accused is cleared (澄清正名). Built here,
 # at the choke point, from the organ and the cadre's configured post and name only: no clue text, number or reporter.
 CLEARANCE = "【澄清正名】经{organ}核实，群众反映{person}同志的问题不属实，特此澄清正名。"
@@ -283,7 +282,7 @@ class Outgoing:
         run per town, so a number names the clue of that number this audience may see, if there is one: another
         town's J2026-001 does not stop a town's inspectors from reading about their own."""
         numbers = {n.upper() for n in CLUE_NUMBER.findall(text)}
-        flat = _SPACE.sub("", text)
+        flat = _flat(text)
         known = self._known_clues()
         # Every run of the message of the shortest window's length, looked up: as fast with ten thousand clues as
         # with one (the look-ups in C: a province's morning checks tens of millions of characters). Most messages
@@ -329,8 +328,13 @@ class Outgoing:
 _READ: "weakref.WeakKeyDictionary[Database, tuple[object, Config, _Clues]]" = weakref.WeakKeyDictionary()
 
 
+def _flat(text: str) -> str:
+    """The text without its whitespace, as a quote of a clue is compared (what re's \\s matches: str.isspace)."""
+    return "".join(text.split())
+
+
 def _windows(text: str) -> frozenset[str]:
-    flat = _SPACE.sub("", text)
+    flat = _flat(text)
     if len(flat) < WINDOW:
         return frozenset([flat]) if len(flat) >= 6 else frozenset()
     return frozenset(flat[i:i + WINDOW] for i in range(len(flat) - WINDOW + 1))
