@@ -280,3 +280,30 @@ async def test_long_and_short_clues_are_found_wherever_a_message_quotes_them(con
             tell(quote)
     tell(f"{long[:9]}，{long[10:19]}，{short[:5]}，{short[1:]}")      # none of them a run of a clue's
     await bot.stop()
+
+
+def test_the_one_pass_scan_finds_what_looking_everywhere_finds(config):
+    """The choke point scans a message once, by the shortest window's first characters. Against every window of
+    every clue looked for everywhere: random clues of 6 to 30 characters from four letters (so that runs repeat and overlap), and
+    messages with spaces and line breaks, half of them quoting a piece of a clue at any position."""
+    import random
+    from bot.outbound import Audience, Outgoing, _Clue, _Clues, _flat, _windows
+    rng = random.Random(5)
+    letters = "甲乙丙丁"
+    found_any = 0
+    for _ in range(400):
+        texts = ["".join(rng.choice(letters) for _ in range(rng.randint(6, 30))) for _ in range(rng.randint(1, 4))]
+        clues = [_Clue(f"J2026-{n:03d}", "翠江镇", "r", _windows(t)) for n, t in enumerate(texts)]
+        out = Outgoing(None, config, datetime.fromisoformat("2026-12-01T09:00+08:00"), "test")
+        out._clues = _Clues(clues, config)
+        message = "".join(rng.choice(letters + " \n") for _ in range(rng.randint(0, 40)))
+        if rng.random() < 0.5:
+            quoted = rng.choice(texts)
+            start = rng.randrange(len(quoted))
+            cut = rng.randrange(len(message) + 1)
+            message = message[:cut] + " ".join(quoted[start:start + rng.randint(6, 14)]) + message[cut:]
+        flat = _flat(message)
+        expected = {c.number for c in clues if any(w in flat for w in c.windows)}
+        assert {c.number for c in out._mentioned(message, Audience("group", "城南村"))} == expected, message
+        found_any += bool(expected)
+    assert 60 < found_any < 300           # both kinds of message were tried
