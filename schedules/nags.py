@@ -4,7 +4,6 @@ A case the village marked beyond itself is pressed the same way until it is pass
 only; at most one nag per case, rung and day (the nags table), whoever runs the job and however often."""
 from __future__ import annotations
 
-import functools
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from sqlite_utils import Database
 from bot import cases, duty, ledger, wording
 from bot.casework import Pressing, holders, ladder_people, pressing, rungs
 from bot.config import Cadre, Person, Town, Village
-from bot.workdays import WorkCalendar
+from bot.workdays import Counted, WorkCalendar
 from bot.context import JobContext
 from bot.jobs import CHUNK, Job
 from bot.outbound import Outgoing
@@ -37,15 +36,6 @@ FEET = {
 def in_working_hours(ctx: JobContext) -> bool:
     rules = ctx.config.rules
     return ctx.calendar.is_workday(ctx.day) and rules.work_start <= ctx.at.time() < rules.work_end
-
-
-class Counted:
-    """The calendar as `pressing` uses it, its counts of working days kept for one run: a province's cases share
-    a few hundred deadlines, and each count walks the days between."""
-
-    def __init__(self, calendar: WorkCalendar):
-        self.workdays_between = functools.cache(calendar.workdays_between)
-        self.add_workdays = calendar.add_workdays
 
 
 @dataclass
