@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from bot import cases, duty, ledger, wording
+from bot.cases import Case
 from bot.casework import Pressing, holders, ladder_people, pressing, rungs
 from bot.config import Cadre, Person, Town, Village
 from bot.workdays import Counted, WorkCalendar
