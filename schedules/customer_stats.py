@@ -31,9 +31,10 @@ async def run(ctx: JobContext) -> None:
         await fetch_stats(ctx, client)
     except FETCH_FAILED as exc:
         log.warning("customer group statistics not read: %s", type(exc).__name__)
-        await ctx.commit(lambda db, out: out.alert_admins(
-            f"customer-stats:{ctx.day}", f"读不到客户群统计（{exc}），今天巡群日报里客户群的活跃度不全。"
-            "请确认自建应用在客户联系「可调用应用」里，群主在应用的可见范围内。"))
+        # The text is made here: the transaction runs on the writer thread, and `exc` is unbound after this block.
+        text = (f"读不到客户群统计（{exc}），今天巡群日报里客户群的活跃度不全。"
+                "请确认自建应用在客户联系「可调用应用」里，群主在应用的可见范围内。")
+        await ctx.commit(lambda db, out: out.alert_admins(f"customer-stats:{ctx.day}", text))
     await settle_sends(ctx, client)
 
 
