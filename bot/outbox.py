@@ -18,7 +18,7 @@ from sqlite_utils import Database
 
 from bot import kf_window, ledger
 from bot.clock import Clock
-from bot.storage import Store
+from bot.storage import Store, resolve
 from bot.channels.cards import update_card
 from bot.channels.customer import create_group_send
 from bot.channels.kf import kf_send
@@ -129,13 +129,7 @@ class _Coalesced:
             raise
         except Exception as exc:  # noqa: BLE001 - the transaction failed: each caller hears it
             outcomes = [(None, exc)] * len(batch)
-        for (_, _, done), (result, exc) in zip(batch, outcomes):
-            if done.done():       # its caller was cancelled meanwhile
-                continue
-            if exc is None:
-                done.set_result(result)
-            else:
-                done.set_exception(exc)
+        resolve([(done, result, exc) for (_, _, done), (result, exc) in zip(batch, outcomes)])
 
 
 def _each(db: Database, calls: list[tuple[Callable, tuple]]) -> list[tuple[object, BaseException | None]]:
