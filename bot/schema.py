@@ -536,3 +536,10 @@ def m0021(db: Database) -> None:
     db.execute("""
         CREATE VIEW message_extras AS SELECT id, media, quote FROM messages
         WHERE (media IS NOT NULL OR quote IS NOT NULL) AND id > (SELECT after_id FROM message_extras_start)""")
+
+
+@MIGRATIONS(name="0022_cases_by_village_and_day")
+def m0022(db: Database) -> None:
+    # A request heard in a village is compared with that village's recent open requests (附议, a cadre's answer):
+    # by village and day, not through every case the village ever had.
+    db.execute("CREATE INDEX cases_village_received ON cases (village, received_at)")

@@ -307,3 +307,20 @@ def test_the_one_pass_scan_finds_what_looking_everywhere_finds(config):
         assert {c.number for c in out._mentioned(message, Audience("group", "城南村"))} == expected, message
         found_any += bool(expected)
     assert 60 < found_any < 300           # both kinds of message were tried
+
+
+def test_a_villages_recent_requests_are_found_by_village_and_day(tmp_path):
+    """What a "+1" or a cadre's answer is compared with: the village's requests of the last days, through the index
+    on both, not a walk through every case the village has had."""
+    from datetime import datetime
+
+    from bot import cases
+    from bot.storage import connect
+    db = connect(tmp_path / "x.db")
+    seen: list[str] = []
+    db.conn.set_trace_callback(seen.append)
+    cases.find(db, village="城南村", statuses=cases.ACTIVE, since=datetime.fromisoformat("2026-11-28T09:00+08:00"))
+    db.conn.set_trace_callback(None)
+    [sql] = [s for s in seen if s.lstrip().startswith("SELECT")]
+    plan = " ".join(r[3] for r in db.execute("EXPLAIN QUERY PLAN " + sql).fetchall())
+    assert "cases_village_received" in plan, plan
