@@ -116,12 +116,18 @@ async def clues_xlsx(request: web.Request) -> web.Response:
 
 # --- the monthly assessment ------------------------------------------------------------------------------
 
-async def assessment(request: web.Request) -> web.Response:
+async def _assessment(request: web.Request):
+    """The month's figures for the villages the filters and the viewer's scope allow: (scope, bot, month, result)."""
     scope = _scope(request)
     bot = _bot(request)
     month, villages = _month(request), _villages(request, scope, scope.assessment, ONLY_REPORTS)
     result = await bot.store.read(report_data.assessment, bot.config, bot.calendar, month, bot.clock.now(),
                                   villages)
+    return scope, bot, month, result
+
+
+async def assessment(request: web.Request) -> web.Response:
+    scope, _, month, result = await _assessment(request)
     return aiohttp_jinja2.render_template("assessment.html", request, {
         "scope": scope, "a": result, "month": month, "town": request.query.get("town", ""),
         "towns": _towns_of(request, scope.assessment),
@@ -129,11 +135,7 @@ async def assessment(request: web.Request) -> web.Response:
 
 
 async def assessment_xlsx(request: web.Request) -> web.Response:
-    scope = _scope(request)
-    bot = _bot(request)
-    month, villages = _month(request), _villages(request, scope, scope.assessment, ONLY_REPORTS)
-    result = await bot.store.read(report_data.assessment, bot.config, bot.calendar, month, bot.clock.now(),
-                                  villages)
+    _, bot, month, result = await _assessment(request)
     body = await bot.store.read(lambda db: exports.to_bytes(exports.assessment_workbook(result)))
     return download(body, _label("月度考核", month, request.query.get("town", "")) + ".xlsx",
                     f"assessment-{month}.xlsx")
