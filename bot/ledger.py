@@ -47,6 +47,9 @@ FACTS: dict[str, tuple[str, ...]] = {
 RECORDED = {"outbox": "status = 'sent'"}    # which rows of a table are facts (default: all)
 
 
+NO_KEY = "this connection has no audit key: connect(path, audit_key=…)"
+
+
 class MissingKey(RuntimeError):
     """A fact was written on a connection that was given no audit key: it could not be sealed."""
 
@@ -115,7 +118,7 @@ def add_many(db: Database, table: str, row_ids: Iterable[int]) -> None:
         return
     key = _KEYS.get(db)
     if key is None:
-        raise MissingKey("this connection has no audit key: connect(path, audit_key=…)")
+        raise MissingKey(NO_KEY)
     facts = db.execute(f"SELECT id, {facts_sql(table)} FROM {table} WHERE id IN (SELECT value FROM json_each(?)) "
                        f"ORDER BY id", [json.dumps(ids)]).fetchall()
     prev = db.execute("SELECT COALESCE((SELECT hash FROM ledger ORDER BY id DESC LIMIT 1), ?)",
@@ -137,7 +140,7 @@ _ENTRY = ", ".join(f"json_extract(e.value, '$[{n}]')" for n in range(4))    # an
 
 def _missing_key(exc: sqlite3.OperationalError) -> None:
     if "no such function" in str(exc):
-        raise MissingKey("this connection has no audit key: connect(path, audit_key=…)") from exc
+        raise MissingKey(NO_KEY) from exc
 
 
 def adopt(db: Database) -> int:

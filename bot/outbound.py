@@ -57,20 +57,20 @@ class _Clues:
 
     def __init__(self, clues: list[_Clue], config: Config):
         self.by_number: dict[str, list[_Clue]] = {}
-        self.by_window: dict[str, list[_Clue]] = {}
         self.by_town: dict[tuple[str, str], list[_Clue]] = {}
         self.by_requester: dict[tuple[str, str], list[_Clue]] = {}
+        by_window: dict[str, list[_Clue]] = {}     # each window of their words (only to build by_start)
         for clue in clues:
             self.by_number.setdefault(clue.number, []).append(clue)
             self.by_town.setdefault((clue.number, clue.town), []).append(clue)
             self.by_requester.setdefault((clue.number, clue.requester), []).append(clue)
             for window in clue.windows:
-                self.by_window.setdefault(window, []).append(clue)
+                by_window.setdefault(window, []).append(clue)
         # Windows are WINDOW characters, or a whole short clue (6 to 9): all are found in one pass over a message
         # by their first `least` characters, whatever their lengths.
-        self.least = min(map(len, self.by_window), default=0)
+        self.least = min(map(len, by_window), default=0)
         self.by_start: dict[str, list[tuple[str, list[_Clue]]]] = {}
-        for window, found in self.by_window.items():
+        for window, found in by_window.items():
             self.by_start.setdefault(window[:self.least], []).append((window, found))
         self.inspecting: dict[str, set[str]] = {}     # userid → the towns whose clues they may see
         for town in config.towns:
