@@ -5,7 +5,6 @@ Every function runs inside the caller's write transaction, as in bot/casework.py
 from __future__ import annotations
 
 import functools
-
 from dataclasses import dataclass
 
 from sqlite_utils import Database

@@ -47,7 +47,7 @@ def quoted_case(db: Database, msg: Message, among: list[Case] | None = None) -> 
     words = msg.quoted
     if not words or msg.village is None:
         return None
-    pool = among if among is not None else [c for c in cases.find(db, village=msg.village.name, statuses=cases.ACTIVE)]
+    pool = among if among is not None else cases.find(db, village=msg.village.name, statuses=cases.ACTIVE)
     number = _NUMBER_IN_QUOTE.search(words)
     if number:
         return next((c for c in pool if c.number == number[1].upper()), None)
