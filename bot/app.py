@@ -212,7 +212,9 @@ class Bot:
     async def commit(self, fn: Callable[[Database, Outgoing], T], key: str | None = None) -> T:
         """Run fn(db, out) in one write transaction; whatever it sends is committed with it."""
         now = self.clock.now()
-        key = key or f"tx:{now.isoformat()}:{id(fn)}"
+        # Without a key the work has no identity to repeat, so its sends get a fresh one. (It was id(fn): at one
+        # instant of an injected clock, a second commit of the same or a reused function object sent nothing.)
+        key = key or f"tx:{now.isoformat()}:{secrets.token_hex(8)}"
         if self.rehearsed is not None:
             return await self._rehearse(fn, now, key)
         outs: list[Outgoing] = []

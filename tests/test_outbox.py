@@ -569,6 +569,22 @@ class Tally:
         await asyncio.gather(bot.store.read(on_reader), bot.store.read(on_reader))
 
 
+async def test_two_commits_without_a_key_at_one_instant_both_send(config, clock, standin):
+    """Work committed without a key has no identity to repeat: each commit's sends go out, even at one instant of
+    the clock and from one function (the key was the function's id, so the second sent nothing; a test whose
+    two lambdas happened to share an address lost its second message about one run in eight)."""
+    bot = await started(config, clock)
+    chengnan = bot.config.village_by_name("城南村")
+
+    def post(db, out):
+        out.group(chengnan, "同一时刻")
+    await bot.commit(post)
+    await bot.commit(post)
+    await bot.outbox.drain()
+    assert robot_texts(standin, "robot-key-chengnan") == ["同一时刻", "同一时刻"]
+    await bot.stop()
+
+
 async def test_a_drain_costs_what_is_due_not_what_is_pending(config, clock, standin):
     """One lane blocked in its back-off with 10, then 1,000 rows behind its head, and one lane with one row due:
     the drain sends the due row and reads no more for 1,000 waiting rows than for 10 (statements and VM steps).
