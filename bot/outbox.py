@@ -22,7 +22,7 @@ from bot.storage import Store, resolve
 from bot.channels.cards import update_card
 from bot.channels.customer import create_group_send
 from bot.channels.kf import kf_send
-from bot.channels.wecom import KF_WINDOW_CLOSED, RATE_LIMITED, WeComClient, WeComError
+from bot.channels.wecom import KF_WINDOW_CLOSED, RATE_LIMITED, TASK_ID_TAKEN, WeComClient, WeComError
 
 log = logging.getLogger("xiaowei.outbox")
 
@@ -262,6 +262,13 @@ class Outbox:
                 return await self._rate_limited(row, now, exc)
             if exc.errcode == KF_WINDOW_CLOSED and row["kind"] == "kf":
                 return await self.store.write(_hold_kf, row, now, str(exc))
+            if exc.errcode == TASK_ID_TAKEN and payload.get("msgtype") == "template_card":
+                # Each card row has a task_id of its own (casework.announce), non-empty and short: WeCom knows it
+                # because this row's card went out before the process died, unmarked. Sending again cannot
+                # duplicate a card; it is sent, not an undelivered message to alert about.
+                log.info("outbox row %s: its card had gone out before a restart", row["id"])
+                await self._marks.write(mark_sent, row["id"], self.clock.now().isoformat(), None)
+                return True
             return await self._failed(row, now, str(exc), permanent=exc.permanent)
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
             return await self._failed(row, now, _describe(exc), permanent=False)

@@ -141,3 +141,20 @@ async def test_a_tap_on_a_card_whose_case_moved_on_changes_nothing_and_greys_it(
     assert state(service)["level"] == "town"                                # not passed up a second time
     assert private(standin, "cn-zhang")[-1] == "编号 101 已转镇里办理。"
     assert standin.cards[task_id]["greyed"] == {"cn-zhang": "已认领"}
+
+
+async def test_a_card_that_went_out_before_a_crash_is_not_sent_again_nor_alerted_as_undelivered(service, standin):
+    """WeCom took the card, then the process died before marking its row: the row is pending again at the restart.
+    Sent again, WeCom refuses the task_id it already knows (42014), which says the card is there: the row is
+    marked sent, one card stays one card, and the admins are not told of a message that was delivered (it was
+    parked, and the admins alerted)."""
+    task_id = await open_lamp_case(service, standin)
+    [card_row] = rows(service.bot, "SELECT id FROM outbox WHERE target = 'cn-zhang' AND payload LIKE '%template_card%'")
+    await service.bot.store.write(lambda db: db.execute(
+        "UPDATE outbox SET status = 'pending', sent_at = NULL WHERE id = ?", [card_row["id"]]))
+    await service.bot.outbox.drain()
+    assert [r.errcode for r in standin.requests if r.endpoint == "message" and r.target == "cn-zhang"][-1] == 42014
+    assert [t for t, c in standin.cards.items() if "cn-zhang" in c["userids"]] == [task_id]
+    assert rows(service.bot, "SELECT status FROM outbox WHERE id = ?", [card_row["id"]]) == [{"status": "sent"}]
+    assert rows(service.bot, "SELECT COUNT(*) AS n FROM outbox WHERE status = 'parked'") == [{"n": 0}]
+    assert rows(service.bot, "SELECT key FROM alerts WHERE key LIKE 'outbox-parked:%'") == []

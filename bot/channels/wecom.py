@@ -14,6 +14,10 @@ TOKEN_EXPIRED = (40014, 42001)
 INVALID_CREDENTIAL = 40001     # a bad token or secret; also what a spent or expired response_url answers
 RATE_LIMITED = 45009
 KF_WINDOW_CLOSED = 95001       # kf/send_msg outside the 48 h / 5-reply window
+# message/send of a template card whose task_id the app used before ("taskid has existed or empty or exceed max
+# len", as WeCom answers it: developers.weixin.qq.com/community/enterprisewechat/doc/000e8a97798020098fdd7015a51800;
+# a task_id is unique per app, at most 128 bytes: developer.work.weixin.qq.com/document/path/90236).
+TASK_ID_TAKEN = 42014
 # Answers that no retry can change: the same request would be refused again until someone fixes the
 # configuration or the message. Anything else (network, timeouts, HTTP 5xx, -1 system busy, codes not
 # listed here) is worth retrying.
@@ -27,6 +31,7 @@ PERMANENT = {
     40013: "企业 ID（corp_id）无效",
     KF_WINDOW_CLOSED: "微信客服回复超出时限（对方最后一条消息后 48 小时内最多 5 条）",
     INVALID_CREDENTIAL: "凭证无效（应用 secret 有误，或回复地址已用过、已过期）",
+    TASK_ID_TAKEN: "卡片的任务 ID 已用过",
 }
 
 

@@ -37,6 +37,7 @@ KF_SCENE = re.compile(r"[0-9A-Za-z_-]{0,32}")
 CARD_TASK_ID = re.compile(r"[0-9A-Za-z_\-@]{1,128}")
 CARD_CODE_TTL = timedelta(hours=72)                       # update_template_card (path/94888, 94945)
 ERR_CARD_CODE = 40058     # no documented code for a spent/expired card response_code; our pick
+ERR_TASK_ID = 42014       # a card's task_id used before, empty or too long (bot/channels/wecom.py TASK_ID_TAKEN)
 KF_TEXT_MAX = 2048                                        # send_msg text.content, bytes
 ContactHandler = Callable[[dict, datetime], dict]  # (JSON body, now) -> answer, after the token check
 
@@ -287,7 +288,7 @@ class ContactEndpoints:
             raise _Reject(40008, "the stand-in speaks template_card button_interaction only")
         task_id = str(card.get("task_id") or "")
         if not CARD_TASK_ID.fullmatch(task_id) or task_id in self.cards:
-            raise _Reject(40058, "task_id missing, malformed or used before, invalid Request Parameter")
+            raise _Reject(ERR_TASK_ID, "taskid has existed or empty or exceed max len")
         buttons = card.get("button_list")
         if not isinstance(buttons, list) or not buttons or not all(
                 isinstance(b, dict) and b.get("text") and b.get("key") for b in buttons):
