@@ -616,7 +616,7 @@ async def test_a_drain_costs_what_is_due_not_what_is_pending(config, clock, stan
     assert robot_texts(standin, "robot-key-chengnan") == robot_texts(standin, "robot-key-gaofeng") == ["到期的一条"]
     assert robot_texts(standin, "robot-key-shuanghong") == []
     assert rows(bot, "SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'") == [{"n": 1000}]
-    # The statements themselves on failure: this has failed once in a while in full runs, never alone.
+    # The statements themselves on failure, should a drain ever read more for more waiting rows.
     assert len(many[0]) == len(few[0]), (sorted(set(many[0]) ^ set(few[0])), few[0], many[0])
     assert many[1] <= few[1] * 1.2 + 5, (few[1], many[1], few[0], many[0])
     await bot.stop()
