@@ -18,7 +18,7 @@ from sqlite_utils import Database
 
 from bot import kf_window, ledger
 from bot.clock import Clock
-from bot.storage import Store, resolve
+from bot.storage import Store
 from bot.channels.cards import update_card
 from bot.channels.customer import create_group_send
 from bot.channels.kf import kf_send
@@ -93,56 +93,6 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(BACKOFF_FIRST * 2 ** (attempts - 1), BACKOFF_CAP))
 
 
-class _Coalesced:
-    """The sender's small marks (a row sent, a response row in flight) that fall due while one is being written go
-    to the writer together, as one job of one savepoint each, instead of a thread hop and a job each. Each caller
-    is answered only when its own mark is committed, as with Store.write."""
-
-    def __init__(self, store: Store):
-        self.store = store
-        self._waiting: list[tuple[Callable, tuple, asyncio.Future]] = []
-        self._writing = False
-
-    async def write(self, fn: Callable, *args) -> object:
-        done = asyncio.get_running_loop().create_future()
-        self._waiting.append((fn, args, done))
-        if not self._writing:
-            self._writing = True
-            try:
-                await asyncio.sleep(0)    # the marks of lanes that run in this same turn of the loop join in
-                while self._waiting:
-                    batch, self._waiting = self._waiting, []
-                    await self._write(batch)
-            finally:
-                self._writing = False
-                for _, _, left in self._waiting:   # only when cancelled (the sender stops): nobody writes these
-                    left.cancel()
-                self._waiting = []
-        return await done
-
-    async def _write(self, batch: list[tuple[Callable, tuple, asyncio.Future]]) -> None:
-        try:
-            outcomes = await self.store.write(_each, [(fn, args) for fn, args, _ in batch])
-        except asyncio.CancelledError:
-            for _, _, done in batch:
-                done.cancel()
-            raise
-        except Exception as exc:  # noqa: BLE001 - the transaction failed: each caller hears it
-            outcomes = [(None, exc)] * len(batch)
-        resolve([(done, result, exc) for (_, _, done), (result, exc) in zip(batch, outcomes)])
-
-
-def _each(db: Database, calls: list[tuple[Callable, tuple]]) -> list[tuple[object, BaseException | None]]:
-    outcomes: list[tuple[object, BaseException | None]] = []
-    for fn, args in calls:
-        try:
-            with db.atomic():              # a savepoint: one failing mark rolls back only itself
-                outcomes.append((fn(db, *args), None))
-        except Exception as exc:  # noqa: BLE001 - handed to its own caller
-            outcomes.append((None, exc))
-    return outcomes
-
-
 class Outbox:
     def __init__(self, store: Store, client: WeComClient, clock: Clock, on_parked: OnParked | None = None,
                  gateway: Callable[[int, dict], Awaitable[None]] | None = None):
@@ -156,7 +106,6 @@ class Outbox:
         self._recovered = False
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()   # one drain at a time, or two could send the same head row
-        self._marks = _Coalesced(store)
 
     def wake(self) -> None:
         self._wake.set()
@@ -267,20 +216,20 @@ class Outbox:
                 # because this row's card went out before the process died, unmarked. Sending again cannot
                 # duplicate a card; it is sent, not an undelivered message to alert about.
                 log.info("outbox row %s: its card had gone out before a restart", row["id"])
-                await self._marks.write(mark_sent, row["id"], self.clock.now().isoformat(), None)
+                await self.store.write(mark_sent, row["id"], self.clock.now().isoformat(), None)
                 return True
             return await self._failed(row, now, str(exc), permanent=exc.permanent)
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
             return await self._failed(row, now, _describe(exc), permanent=False)
         at = self.clock.now().isoformat()
-        await self._marks.write(mark_sent, row["id"], at, group_send)
+        await self.store.write(mark_sent, row["id"], at, group_send)
         bisect.insort(sent, at)
         return True
 
     async def _respond(self, row: dict, payload: dict, now: datetime) -> bool:
         """A response_url takes one post. Once a call may have reached WeCom (cut off, timed out, 5xx), it is not
         called again: the text goes to the fallback instead. Only a clear refusal leaves the URL unspent."""
-        await self._marks.write(_mark, row["id"], "sending")
+        await self.store.write(_mark, row["id"], "sending")
         try:
             await self.client.post_response(row["target"], payload)
         except WeComError as exc:
@@ -293,7 +242,7 @@ class Outbox:
             return await self._failed(row, now, _describe(exc), permanent=False)
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
             return await self.store.write(self._reroute_or_park, row, now, f"结果不明：{_describe(exc)}")
-        await self._marks.write(mark_sent, row["id"], self.clock.now().isoformat())
+        await self.store.write(mark_sent, row["id"], self.clock.now().isoformat())
         return True
 
     async def _rate_limited(self, row: dict, now: datetime, exc: WeComError) -> bool:

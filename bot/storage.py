@@ -217,10 +217,10 @@ def _answer(outcomes: list[tuple[_Job, object, BaseException | None]]) -> None:
     for loop, answers in waiting.items():
         if not loop.is_closed():             # a stopped service's loop: nobody is left to answer
             with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(resolve, answers)
+                loop.call_soon_threadsafe(_resolve, answers)
 
 
-def resolve(answers: list[tuple[asyncio.Future, object, BaseException | None]]) -> None:
+def _resolve(answers: list[tuple[asyncio.Future, object, BaseException | None]]) -> None:
     """Give each waiting future its result or exception, on its own loop; one cancelled meanwhile is left be."""
     for waiter, result, exc in answers:
         if waiter.done():                    # cancelled while its write ran
