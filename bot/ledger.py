@@ -70,10 +70,14 @@ def seal(key: bytes, prev_hash: str, table: str, row_id: int, row_digest: str) -
     if type(row_id) is int and table in FACTS and _plain(prev_hash) and _plain(row_digest):
         # The very text _MATERIAL renders for two hex strings, a table's name and an id, without the encoder's
         # Python loop: a province's morning seals a million nags (tests/test_audit.py compares the two).
-        material = f'["{prev_hash}","{table}",{row_id},"{row_digest}"]'
+        material = _plain_material(prev_hash, table, row_id, row_digest)
     else:
         material = _MATERIAL([prev_hash, table, row_id, row_digest])     # e.g. a tampered entry, being verified
     return hmac.digest(key, material.encode("utf-8"), "sha256").hex()     # one call into OpenSSL
+
+
+def _plain_material(prev_hash: str, table: str, row_id: int, row_digest: str) -> str:
+    return f'["{prev_hash}","{table}",{row_id:d},"{row_digest}"]'
 
 
 def _plain(text: object) -> bool:
@@ -127,7 +131,7 @@ def add_many(db: Database, table: str, row_ids: Iterable[int]) -> None:
     plain, sha256, hmac_digest, entries = table in FACTS and _plain(prev), hashlib.sha256, hmac.digest, []
     for row_id, text in facts:
         row_digest = sha256(text.encode("utf-8")).hexdigest()
-        entry = (hmac_digest(key, f'["{prev}","{table}",{row_id:d},"{row_digest}"]'.encode("utf-8"), "sha256").hex()
+        entry = (hmac_digest(key, _plain_material(prev, table, row_id, row_digest).encode("utf-8"), "sha256").hex()
                  if plain else seal(key, prev, table, row_id, row_digest))
         entries.append((row_id, row_digest, prev, entry))
         prev = entry

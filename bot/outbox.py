@@ -163,10 +163,10 @@ class Outbox:
                 if datetime.fromisoformat(row["not_before"]) > now:
                     return
                 limit = LIMITS.get(row["kind"])
-                if limit and sent is None:
-                    sent = await self._read(_sent_since, lane, (now - WINDOW).isoformat())
                 if limit:
                     since = (now - WINDOW).isoformat()
+                    if sent is None:
+                        sent = await self._read(_sent_since, lane, since)
                     recent = [at for at in sent if at > since]
                     if len(recent) >= limit:
                         # Wait for the oldest send to leave the window instead of earning a 45009.

@@ -31,7 +31,6 @@ PERMANENT = {
     40013: "企业 ID（corp_id）无效",
     KF_WINDOW_CLOSED: "微信客服回复超出时限（对方最后一条消息后 48 小时内最多 5 条）",
     INVALID_CREDENTIAL: "凭证无效（应用 secret 有误，或回复地址已用过、已过期）",
-    TASK_ID_TAKEN: "卡片的任务 ID 已用过",
 }
 
 
