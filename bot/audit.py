@@ -14,6 +14,8 @@ from bot.cases import GENESIS, chain_hash
 STATE_COLUMNS = ("kind", "status", "level", "due_at", "escalate_by", "assignee", "first_response_at",
                  "answered_at", "rating", "supervised", "updated_at", "stage", "outcome", "department")
 INTAKE_COLUMNS = ("number", "town", "village", "kind", "text", "requester", "received_at")
+Sealed = tuple[int | None, str]     # an entry's last row id (None: it seals one row) and digest
+
 TABLE_NAMES = {"messages": "收到的消息", "cases": "诉求登记", "events": "事件", "outbox": "已发消息",
                "nags": "催办记录", "corrections": "改类纠正", "job_runs": "定时任务记录",
                "draft_nags": "草稿催办记录", "publicity": "村务公示", "publicity_nags": "公开提醒记录",
@@ -77,18 +79,20 @@ def _events(db: Database, problems: list[str]) -> dict[int, str]:
     return numbers
 
 
-def _ledger(db: Database, key: bytes, problems: list[str]) -> dict[tuple[str, int], list[str]]:
-    """Walks the keyed chain; returns each sealed fact's digests by (table, row id)."""
+def _ledger(db: Database, key: bytes, problems: list[str]) -> dict[tuple[str, int], list[Sealed]]:
+    """Walks the keyed chain; returns each entry's (last row id, digest) by (table, first row id): the last row id
+    is None for an entry of one row."""
     prev, bad, total = GENESIS, [], 0
-    entries: dict[tuple[str, int], list[str]] = {}
+    entries: dict[tuple[str, int], list[Sealed]] = {}
     for row in db.query("SELECT * FROM ledger ORDER BY id"):
         total += 1
         if row["prev_hash"] != prev:
             problems.append(f"审计链第 {row['id']} 条：与前一条接不上（有记录被删除或调换）")
-        if ledger.seal(key, row["prev_hash"], row["tbl"], row["row_id"], row["digest"]) != row["hash"]:
+        if ledger.seal(key, row["prev_hash"], row["tbl"], row["row_id"], row["digest"],
+                       row["last_row_id"]) != row["hash"]:
             bad.append(row["id"])
         prev = row["hash"]
-        entries.setdefault((row["tbl"], row["row_id"]), []).append(row["digest"])
+        entries.setdefault((row["tbl"], row["row_id"]), []).append((row["last_row_id"], row["digest"]))
     if bad and len(bad) == total:
         problems.append("审计链全部签名不符：审计密钥不是写入时的那把，或整条链被重新计算过")
     else:
@@ -96,29 +100,46 @@ def _ledger(db: Database, key: bytes, problems: list[str]) -> dict[tuple[str, in
     return entries
 
 
-def _coverage(db: Database, entries: dict[tuple[str, int], list[str]], numbers: dict[int, str],
+def _coverage(db: Database, entries: dict[tuple[str, int], list[Sealed]], numbers: dict[int, str],
               problems: list[str]) -> None:
-    """Every fact row has exactly one entry whose digest matches it, and every entry still has its row."""
+    """Every fact row is sealed exactly once, by an entry of its own or of a run it lies in, whose digest matches
+    it, and every entry still has its rows."""
     for table in ledger.FACTS:          # every kind of fact, so that a new one cannot be left out of the check
         name = TABLE_NAMES[table]
         where = ledger.RECORDED.get(table)
         rows = {r[0]: ledger.digest(r[1]) for r in db.execute(
             f"SELECT id, {ledger.facts_sql(table)} FROM {table}" + (f" WHERE {where}" if where else ""))}
-        sealed = {row_id: digests for (t, row_id), digests in entries.items() if t == table}
+        # Each row id's seals: the digest of its own entry, or the first and last row of the run that seals it.
+        sealed: dict[int, list[str | tuple[int, int]]] = {}
+        runs: dict[tuple[int, int], str] = {}
+        for (t, row_id), found in entries.items():
+            if t != table:
+                continue
+            for last, sealed_digest in found:
+                if last is None:
+                    sealed.setdefault(row_id, []).append(sealed_digest)
+                    continue
+                runs[row_id, last] = sealed_digest
+                for n in range(row_id, last + 1):
+                    sealed.setdefault(n, []).append((row_id, last))
 
         def label(row_id: int) -> str:
             return f"诉求 {numbers.get(row_id, f'#{row_id}')}" if table == "cases" else f"{name} #{row_id}"
         for row_id in sorted(rows.keys() | sealed.keys()):
-            digests = sealed.get(row_id, [])
+            seals = sealed.get(row_id, [])
             if row_id not in rows:
                 gone = "被删除，或被改回未发送" if table == "outbox" else "被删除"
                 problems.append(f"{label(row_id)}：记录{gone}（审计链里有它）")
-            elif not digests:
+            elif not seals:
                 problems.append(f"{label(row_id)}：审计链里没有这条记录（不是小微写入的）")
-            elif len(digests) > 1:
-                problems.append(f"{label(row_id)}：在审计链里出现了 {len(digests)} 次")
-            elif digests[0] != rows[row_id]:
+            elif len(seals) > 1:
+                problems.append(f"{label(row_id)}：在审计链里出现了 {len(seals)} 次")
+            elif isinstance(seals[0], str) and seals[0] != rows[row_id]:
                 problems.append(f"{label(row_id)}：内容与审计链记录的不符（被改动）")
+        for (low, high), sealed_digest in sorted(runs.items()):
+            if all(n in rows for n in range(low, high + 1)) and \
+                    ledger.run_digest(rows[n] for n in range(low, high + 1)) != sealed_digest:
+                problems.append(f"{name} #{low}–#{high}：其中有记录内容与审计链记录的不符（被改动）")
 
 
 def _anchors(db: Database, anchors: list[dict], problems: list[str]) -> None:

@@ -543,3 +543,10 @@ def m0022(db: Database) -> None:
     # A request heard in a village is compared with that village's recent open requests (附议, a cadre's answer):
     # by village and day, not through every case the village ever had.
     db.execute("CREATE INDEX cases_village_received ON cases (village, received_at)")
+
+
+@MIGRATIONS(name="0023_ledger_runs")
+def m0023(db: Database) -> None:
+    # An entry may seal a run of consecutive rows of one table (bot/ledger.py add_many): row_id is its first row,
+    # last_row_id its last; NULL for an entry of one row, as every entry before this migration is.
+    db.execute("ALTER TABLE ledger ADD COLUMN last_row_id INTEGER")

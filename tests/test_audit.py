@@ -295,12 +295,13 @@ def truncate_ledger(keep: Callable[[sqlite3.Connection], int]) -> Callable[[sqli
     """Remove every fact recorded after entry `keep` together with its ledger entries, then re-fold."""
     def tamper(raw: sqlite3.Connection) -> None:
         last = keep(raw)
-        for tbl, row_id in raw.execute("SELECT tbl, row_id FROM ledger WHERE id > ?", [last]).fetchall():
+        for tbl, low, high in raw.execute("SELECT tbl, row_id, COALESCE(last_row_id, row_id) FROM ledger "
+                                          "WHERE id > ?", [last]).fetchall():
             if tbl == "message_extras":
                 continue          # a view over messages: the message goes with its own entry
-            raw.execute(f"DELETE FROM {tbl} WHERE id = ?", [row_id])
+            raw.execute(f"DELETE FROM {tbl} WHERE id BETWEEN ? AND ?", [low, high])     # an entry may seal a run
             if tbl == "cases":
-                raw.execute("DELETE FROM case_state WHERE case_id = ?", [row_id])
+                raw.execute("DELETE FROM case_state WHERE case_id BETWEEN ? AND ?", [low, high])
         raw.execute("DELETE FROM ledger WHERE id > ?", [last])
         refold(raw)
     return tamper
@@ -334,7 +335,8 @@ def test_a_chain_resealed_with_another_key_is_caught_and_contradicts_the_anchor(
     def reseal(raw: sqlite3.Connection) -> None:
         prev = ledger.GENESIS
         for row in raw.execute("SELECT * FROM ledger ORDER BY id").fetchall():
-            new = ledger.seal(b"the-intruders-own-key", prev, row["tbl"], row["row_id"], row["digest"])
+            new = ledger.seal(b"the-intruders-own-key", prev, row["tbl"], row["row_id"], row["digest"],
+                              row["last_row_id"])
             raw.execute("UPDATE ledger SET prev_hash = ?, hash = ? WHERE id = ?", [prev, new, row["id"]])
             prev = new
     path = tampered(copy, reseal)
@@ -425,26 +427,39 @@ def _runs(db, n: int) -> list[int]:
                        [f"村{i}", f"2026-12-01T09:30:0{i % 10}+08:00"]).lastrowid for i in range(n)]
 
 
-def test_sealing_a_batch_makes_the_very_entries_sealing_each_row_makes(tmp_path):
-    """ledger.add_many (one statement for a morning's nags) chains on the head and seals in id order, whatever
-    order the ids come in: the same ledger as `add` row by row, which `audit verify` accepts."""
-    one, many = connect(tmp_path / "one.db", audit_key=KEY), connect(tmp_path / "many.db", audit_key=KEY)
-    for db, batch in ((one, False), (many, True)):
-        with db.atomic():
-            first, *rest = _runs(db, 7)
-            ledger.add(db, "job_runs", first)                   # a chain that already has a head
-            if batch:
-                ledger.add_many(db, "job_runs", reversed(rest))
-                ledger.add_many(db, "job_runs", [])             # nothing to seal: no entry
-            else:
-                for row_id in rest:
-                    ledger.add(db, "job_runs", row_id)
-    entries = [db.execute("SELECT id, tbl, row_id, digest, prev_hash, hash FROM ledger ORDER BY id").fetchall()
-               for db in (one, many)]
-    assert len(entries[0]) == 7 and entries[1] == entries[0]
-    assert [row[2] for row in entries[1]] == list(range(1, 8))
-    assert verify(many, KEY) == []
-    assert verify(many, b"another key")[0].startswith("审计链全部签名不符")
+def test_a_batch_is_sealed_as_one_entry_per_run_of_rows_and_each_row_is_still_checked(tmp_path):
+    """ledger.add_many (a village's nags of a morning) chains on the head and seals each run of consecutive ids as
+    one entry, whatever order the ids come in; a lone row gets the entry `add` makes. `audit verify` accepts it,
+    and still catches a row of the run edited, deleted, or sealed twice."""
+    db = connect(tmp_path / "many.db", audit_key=KEY)
+    with db.atomic():
+        first, *rest = _runs(db, 7)
+        ledger.add(db, "job_runs", first)                       # a chain that already has a head
+        ledger.add_many(db, "job_runs", reversed(rest[:4]))     # rows 2–5: one run
+        ledger.add_many(db, "job_runs", [rest[5]])              # row 7 alone (row 6 sealed below)
+        ledger.add_many(db, "job_runs", [])                     # nothing to seal: no entry
+        ledger.add(db, "job_runs", rest[4])
+    entries = db.execute("SELECT tbl, row_id, last_row_id FROM ledger ORDER BY id").fetchall()
+    assert entries == [("job_runs", 1, None), ("job_runs", 2, 5), ("job_runs", 7, None), ("job_runs", 6, None)]
+    assert verify(db, KEY) == []
+    assert verify(db, b"another key")[0].startswith("审计链全部签名不符")
+    raw = sqlite3.connect(tmp_path / "many.db")
+    with raw:
+        raw.execute("UPDATE job_runs SET target = '别的村' WHERE id = 3")
+    assert verify(db, KEY) == ["定时任务记录 #2–#5：其中有记录内容与审计链记录的不符（被改动）"]
+    with raw:
+        raw.execute("DELETE FROM job_runs WHERE id = 3")
+    assert verify(db, KEY) == ["定时任务记录 #3：记录被删除（审计链里有它）"]
+    with db.atomic():       # a row of the run sealed again on its own
+        ledger.add(db, "job_runs", 4)
+    assert "定时任务记录 #4：在审计链里出现了 2 次" in verify(db, KEY)
+
+
+def test_an_entry_of_a_run_cannot_be_read_as_the_entry_of_one_row():
+    """A run's seal covers its last row id too, so the same values sealed as one row's entry differ."""
+    digest = hashlib.sha256(b"x").hexdigest()
+    assert ledger.seal(KEY, ledger.GENESIS, "nags", 1, digest, 5) != ledger.seal(KEY, ledger.GENESIS, "nags", 1, digest)
+    assert ledger.seal(KEY, ledger.GENESIS, "nags", 1, digest, 5) != ledger.seal(KEY, ledger.GENESIS, "nags", 1, digest, 6)
 
 
 @pytest.mark.parametrize("prev, table, row_id, row_digest", [
@@ -480,7 +495,7 @@ def test_the_command_verifies_with_and_without_anchors_and_names_each_problem(co
     tampered(copy, sql("UPDATE nags SET userids = '[]' WHERE id = 1"))
     assert main(["audit", "verify", "--config", str(path)]) == 1
     out = capsys.readouterr().out
-    assert "发现 1 处问题" in out and "  - 催办记录 #1：内容与审计链记录的不符（被改动）" in out
+    assert "发现 1 处问题" in out and "  - 催办记录 #1–#2：其中有记录内容与审计链记录的不符（被改动）" in out
 
 
 def test_the_command_refuses_to_verify_without_a_key(tmp_path, capsys):
