@@ -218,7 +218,7 @@ async def test_the_nags_job_writes_as_many_statements_for_30_cases_a_village_as_
     """Recording, sealing and queueing go by target, not by case: a chunk's statements (the nags and their ledger
     entries included) do not grow with the cases in it, while every case is still recorded and pressed."""
     traced = written
-    issued, recorded = [], []
+    issued, recorded, sealed = [], [], []
     for n in (3, 30):
         county_n = county(config, 2, 2)
         county_n = replace(county_n, storage_path=county_n.storage_path.with_name(f"nags-{n}.db"))
@@ -232,10 +232,14 @@ async def test_the_nags_job_writes_as_many_statements_for_30_cases_a_village_as_
         await bot.jobs.run("nags")
         issued.append(len(traced))
         recorded.append(rows(bot, "SELECT COUNT(*) AS n FROM nags")[0]["n"])
+        sealed.append(rows(bot, "SELECT COUNT(*) AS n, SUM(last_row_id - row_id + 1) AS rows FROM ledger "
+                                "WHERE tbl = 'nags'")[0])
         await bot.settle()
         await bot.stop()
     assert recorded == [4 * 3 * 2, 4 * 30 * 2]        # each case's duty nag and its rung's, in every village
     assert issued[1] == issued[0] < 200
+    # One ledger entry seals each village's run of nags, however many cases it holds (4 villages).
+    assert sealed == [{"n": 4, "rows": 4 * 3 * 2}, {"n": 4, "rows": 4 * 30 * 2}]
 
 
 async def test_a_clue_opened_after_the_clue_list_was_read_is_guarded_in_the_next_transaction(config, clock, standin):
