@@ -1,6 +1,7 @@
 """History that cannot be edited quietly (`xiaowei audit verify`). Three layers, each catching what the one before
 cannot: the events' own hash chain and the re-fold of every case's state; the keyed ledger, which holds one sealed
-entry per recorded fact (cases, events, messages, sent outbox rows, nags, corrections, job runs, 公示 and their reminders); and the anchors,
+entry per recorded fact, or per run of facts one statement wrote (cases, events, messages, sent outbox rows, nags,
+corrections, job runs, 公示 and their reminders); and the anchors,
 the chain's head written outside the database each morning, which catch a tail cut off the ledger itself."""
 from __future__ import annotations
 
