@@ -110,8 +110,8 @@ def _coverage(db: Database, entries: dict[tuple[str, int], list[Sealed]], number
         where = ledger.RECORDED.get(table)
         rows = {r[0]: ledger.digest(r[1]) for r in db.execute(
             f"SELECT id, {ledger.facts_sql(table)} FROM {table}" + (f" WHERE {where}" if where else ""))}
-        # Each row id's seals: the digest of its own entry, or the first and last row of the run that seals it.
-        sealed: dict[int, list[str | tuple[int, int]]] = {}
+        # Each row id's seals: the digest of its own entry, or None for a run's (checked below, run by run).
+        sealed: dict[int, list[str | None]] = {}
         runs: dict[tuple[int, int], str] = {}
         for (t, row_id), found in entries.items():
             if t != table:
@@ -122,7 +122,7 @@ def _coverage(db: Database, entries: dict[tuple[str, int], list[Sealed]], number
                     continue
                 runs[row_id, last] = sealed_digest
                 for n in range(row_id, last + 1):
-                    sealed.setdefault(n, []).append((row_id, last))
+                    sealed.setdefault(n, []).append(None)
 
         def label(row_id: int) -> str:
             return f"诉求 {numbers.get(row_id, f'#{row_id}')}" if table == "cases" else f"{name} #{row_id}"
@@ -135,7 +135,7 @@ def _coverage(db: Database, entries: dict[tuple[str, int], list[Sealed]], number
                 problems.append(f"{label(row_id)}：审计链里没有这条记录（不是小微写入的）")
             elif len(seals) > 1:
                 problems.append(f"{label(row_id)}：在审计链里出现了 {len(seals)} 次")
-            elif isinstance(seals[0], str) and seals[0] != rows[row_id]:
+            elif seals[0] is not None and seals[0] != rows[row_id]:
                 problems.append(f"{label(row_id)}：内容与审计链记录的不符（被改动）")
         for (low, high), sealed_digest in sorted(runs.items()):
             if all(n in rows for n in range(low, high + 1)) and \

@@ -12,6 +12,7 @@ import secrets
 import sqlite3
 import weakref
 from datetime import date
+from itertools import groupby
 from pathlib import Path
 from typing import Iterable
 
@@ -132,12 +133,9 @@ def add_many(db: Database, table: str, row_ids: Iterable[int]) -> None:
     key = _KEYS.get(db)
     if key is None:
         raise MissingKey(NO_KEY)
-    runs, first = [], 0
-    for n in range(1, len(ids) + 1):
-        if n == len(ids) or ids[n] != ids[n - 1] + 1:
-            runs.append((ids[first], ids[n - 1]))
-            first = n
-    for low, high in runs:
+    for _, run in groupby(enumerate(ids), key=lambda pair: pair[1] - pair[0]):   # a run shares id − position
+        run = list(run)
+        low, high = run[0][1], run[-1][1]
         if low == high:
             add(db, table, low)
             continue
